@@ -1,0 +1,41 @@
+"""Shared CLI helpers: domain errors become one clear line and exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+
+from noisetrace.core.errors import NoisetraceError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_errors_exit(func: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command so a :class:`NoisetraceError` prints ``error: ...`` and exits with code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except NoisetraceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    """Parse ``i/n`` (0-based shard ``i`` of ``n``), as cluster array jobs pass it."""
+    try:
+        index_text, count_text = value.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise typer.BadParameter(f"expected i/n with integers, e.g. 0/4; got {value!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise typer.BadParameter(f"shard index must satisfy 0 <= i < n; got {value!r}")
+    return index, count
