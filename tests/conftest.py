@@ -29,3 +29,36 @@ def shared_data() -> Path:
             pytest.fail(message + " and NOISETRACE_REQUIRE_SHARED=1", pytrace=False)
         pytest.skip(message)
     return SHARED_DATA
+
+
+def write_test_video(
+    path: Path, frames: list, fps: int = 25, pix_fmt: str = "yuv420p", codec: str = "libx264"
+) -> Path:
+    """Encode RGB uint8 frames (H, W, 3) or grayscale (H, W) with PyAV (test media only).
+
+    H.264 by default; ``codec="ffv1", pix_fmt="gray"`` in a ``.mkv`` makes a truly single-channel video.
+    """
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        height, width = frames[0].shape[:2]
+        stream.width, stream.height = width, height
+        stream.pix_fmt = pix_fmt
+        if codec == "libx264":
+            stream.options = {"crf": "18", "preset": "ultrafast"}
+        for image in frames:
+            image = np.ascontiguousarray(image)
+            fmt = "gray" if image.ndim == 2 else "rgb24"
+            frame = av.VideoFrame.from_ndarray(image, format=fmt)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="session")
+def video_writer():
+    """The :func:`write_test_video` helper, as a fixture so test modules need no imports from conftest."""
+    return write_test_video

@@ -23,13 +23,14 @@ def _root() -> None:
 
 
 def _register() -> None:
+    from noisetrace.cli import demo as demo_cli
     from noisetrace.cli import extract as extract_cli
     from noisetrace.cli import index as index_cli
 
     app.command("index")(index_cli.index)
     app.command("extract")(extract_cli.extract)
     app.command("review")(extract_cli.review)
-    app.command("demo")(extract_cli.demo)
+    app.command("demo")(demo_cli.demo)
 
 
 _register()

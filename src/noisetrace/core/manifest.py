@@ -85,7 +85,9 @@ def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and validate a manifest written by :func:`write_manifest` (or by hand, as CSV)."""
     path = Path(path)
     if not path.is_file():
-        raise ManifestError(f"Manifest not found: {path}. Create one with `noisetrace index ROOT --dataset ...`.")
+        raise ManifestError(
+            f"Manifest not found: {path}. Create one with `noisetrace index ROOT --dataset ...`."
+        )
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)

@@ -5,6 +5,8 @@ Layout::
     <root>/<uid>/NNNN.png     lossless 224×224 RGB crop of frame NNNN (frame index in the video)
     <root>/<uid>/meta.json    per-frame boxes, landmarks, scores, frames without a face and why,
                               detector settings, source video hash
+    <root>/<uid>/overview.jpg a small full frame with every detection drawn (for review only)
+    <root>/_status/<uid>.json videos that produced no crops (no face, unreadable file) and why
     <root>/extract_report.csv one row per video processed: uid, status, frames, faces, message
     <root>/exclusions.txt     uids a person rejected after review (one per line, ``#`` comments)
 
@@ -27,6 +29,8 @@ import numpy as np
 from noisetrace.core.errors import NoisetraceError
 
 META_FILE = "meta.json"
+OVERVIEW_FILE = "overview.jpg"
+STATUS_DIR = "_status"
 REPORT_FILE = "extract_report.csv"
 EXCLUSIONS_FILE = "exclusions.txt"
 CACHE_FORMAT_VERSION = 1
@@ -59,6 +63,8 @@ class VideoFaces:
     detector: dict[str, Any]
     crop: dict[str, Any]
     frames: list[FrameRecord] = field(default_factory=list)
+    status: str = "ok"  # ok | partial (some frames without the subject) | truncated (file ended early)
+    message: str = ""
     format_version: int = CACHE_FORMAT_VERSION
 
     @property
@@ -77,6 +83,8 @@ class VideoFaces:
             detector=obj.get("detector", {}),
             crop=obj.get("crop", {}),
             frames=frames,
+            status=obj.get("status", "ok"),
+            message=obj.get("message", ""),
             format_version=obj.get("format_version", CACHE_FORMAT_VERSION),
         )
 
@@ -89,7 +97,9 @@ def crop_filename(frame_index: int, suffix: str = ".png") -> str:
 def write_crop(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     """Write an RGB uint8 crop; PNG compression level 1 is lossless and several times faster than 9."""
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if str(path).endswith(".png") else [cv2.IMWRITE_JPEG_QUALITY, 95]
+    params = (
+        [cv2.IMWRITE_PNG_COMPRESSION, 1] if str(path).endswith(".png") else [cv2.IMWRITE_JPEG_QUALITY, 95]
+    )
     if not cv2.imwrite(str(path), bgr, params):
         raise NoisetraceError(f"Could not write face crop {path}.")
 

@@ -1,0 +1,181 @@
+"""Plain folders of videos: the file-walking helpers every indexer shares, and the ``folder`` layout.
+
+The ``folder`` layout is for anyone's own data (or a benchmark written by ``noisetrace synth``)::
+
+    ROOT/real/**/<name>.<ext>             real videos (label 0, method ``original``)
+    ROOT/fake/<method>/**/<name>.<ext>    fake videos (label 1) made with ``<method>``
+    ROOT/identities.csv                   optional: columns ``file,identity[,source_id]``
+
+Without ``identities.csv`` every video is its own identity (its file stem), which is only safe when
+no person appears in two videos: the splits keep an identity in one split, so they can only be as
+good as the identities they are given. With it, ``file`` is the path relative to ``ROOT`` (for
+example ``fake/blend/clip1.mp4``); ``source_id``, when given, names the donor face of a swap so the
+paper split can keep donor and target together. Videos the file does not list keep their stem (and
+a warning says how many).
+
+The helpers live here because ``folder`` is the generic case of what every corpus does: find the
+video files under a folder, and turn each into one manifest row.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from noisetrace.core.errors import DatasetLayoutError
+from noisetrace.core.manifest import MANIFEST_COLUMNS, REAL_METHOD, make_uid
+
+VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm"})
+IDENTITIES_FILE = "identities.csv"
+
+
+class LayoutWarning(UserWarning):
+    """A dataset folder is usable but incomplete: an empty method folder, a file name that does not
+    follow the dataset's naming, metadata that lists a missing file. The CLI prints these."""
+
+
+def warn_layout(message: str) -> None:
+    """Issue a :class:`LayoutWarning` attributed to the caller's caller (the indexer's user)."""
+    warnings.warn(message, LayoutWarning, stacklevel=3)
+
+
+def absolute_root(root: str | os.PathLike[str], what: str) -> Path:
+    """Return ``root`` as a normalized absolute path, or raise naming ``what`` it should hold.
+
+    Paths stay unresolved (symlinks kept) so the manifest points into the dataset's own tree.
+    """
+    path = Path(os.path.abspath(Path(root).expanduser()))
+    if not path.exists():
+        raise DatasetLayoutError(f"{what} not found: {path}")
+    if not path.is_dir():
+        raise DatasetLayoutError(f"{what} must be a folder, but {path} is a file")
+    return path
+
+
+def require_dir(path: Path, expected: str, root: Path) -> Path:
+    """Return ``path`` if it is a folder; otherwise raise a one-line error saying what was expected."""
+    if not path.is_dir():
+        raise DatasetLayoutError(f"expected {expected} under {root}; {path} is missing")
+    return path
+
+
+def list_videos(folder: Path, recursive: bool = False) -> list[Path]:
+    """Video files in ``folder``, sorted; hidden files (``._x.mp4`` from macOS copies) are skipped."""
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        p
+        for p in candidates
+        if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+    )
+
+
+def video_row(
+    *,
+    dataset: str,
+    method: str,
+    video_id: str,
+    target_id: str,
+    path: Path,
+    source_id: str = "",
+    identity: str | None = None,
+    compression: str = "",
+) -> dict[str, object]:
+    """One manifest row; the label follows the method (``original`` is real, anything else fake)."""
+    return {
+        "uid": make_uid(dataset, compression, method, video_id),
+        "dataset": dataset,
+        "method": method,
+        "label": 0 if method == REAL_METHOD else 1,
+        "video_id": video_id,
+        "target_id": target_id,
+        "source_id": source_id,
+        "identity": target_id if identity is None else identity,
+        "compression": compression,
+        "split": "",
+        "path": str(path),
+    }
+
+
+def rows_to_frame(rows: Iterable[dict[str, object]]) -> pd.DataFrame:
+    """A manifest-shaped frame (every column, canonical order) from rows built by :func:`video_row`."""
+    frame = pd.DataFrame(list(rows), columns=list(MANIFEST_COLUMNS))
+    frame["label"] = frame["label"].astype(int)
+    return frame
+
+
+def warn_unparsed(folder: Path, names: list[str], expected: str) -> None:
+    """Warn once per folder about files whose names do not follow the dataset's naming."""
+    if names:
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        warn_layout(f"skipped {len(names)} file(s) in {folder} not named {expected}: {shown}")
+
+
+def _read_identities(root: Path) -> dict[str, tuple[str, str]]:
+    """Map ``file`` (relative to ``root``) → (identity, source_id) from ``identities.csv``."""
+    path = root / IDENTITIES_FILE
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"file", "identity"} <= set(reader.fieldnames):
+            raise DatasetLayoutError(
+                f"{path} must have a header with columns file,identity[,source_id]; got {reader.fieldnames}"
+            )
+        table = {}
+        for line, record in enumerate(reader, start=2):
+            file, identity = (record.get("file") or "").strip(), (record.get("identity") or "").strip()
+            if not file or not identity:
+                raise DatasetLayoutError(f"{path}, line {line}: both 'file' and 'identity' must be filled")
+            table[Path(file).as_posix()] = (identity, (record.get("source_id") or "").strip())
+    return table
+
+
+def index_folder(root: str | os.PathLike[str]) -> pd.DataFrame:
+    """Index a ``real/`` + ``fake/<method>/`` tree (module docstring) into manifest rows."""
+    root = absolute_root(root, "folder dataset root")
+    real_dir = require_dir(root / "real", "real/ (real videos) and fake/<method>/ (fake videos)", root)
+    fake_dir = require_dir(root / "fake", "real/ (real videos) and fake/<method>/ (fake videos)", root)
+    loose = list_videos(fake_dir)
+    if loose:
+        raise DatasetLayoutError(
+            f"found {len(loose)} video(s) directly in {fake_dir}; expected fake/<method>/<video> "
+            f"(move them into a folder named after the method that made them)"
+        )
+    identities = _read_identities(root) if (root / IDENTITIES_FILE).is_file() else None
+
+    groups = [(REAL_METHOD, real_dir)] + [(d.name, d) for d in sorted(fake_dir.iterdir()) if d.is_dir()]
+    rows, unlisted = [], 0
+    for method, folder in groups:
+        videos = list_videos(folder, recursive=True)
+        if not videos:
+            warn_layout(f"no videos in {folder}")
+        for video in videos:
+            relative = video.relative_to(root).as_posix()
+            video_id = video.relative_to(folder).with_suffix("").as_posix()
+            identity, source = video.stem, ""
+            if identities is not None:
+                if relative in identities:
+                    identity, source = identities[relative]
+                else:
+                    unlisted += 1
+            rows.append(
+                video_row(
+                    dataset="folder",
+                    method=method,
+                    video_id=video_id,
+                    target_id=identity,
+                    source_id=source if method != REAL_METHOD else "",
+                    path=video,
+                )
+            )
+    if unlisted:
+        warn_layout(f"{unlisted} video(s) not listed in {root / IDENTITIES_FILE}; each is its own identity")
+    if identities is not None:
+        indexed = {Path(str(r["path"])).relative_to(root).as_posix() for r in rows}
+        missing = sorted(set(identities) - indexed)
+        if missing:
+            warn_layout(f"{root / IDENTITIES_FILE} lists {len(missing)} file(s) not found: {missing[:3]}")
+    return rows_to_frame(rows)

@@ -1,0 +1,418 @@
+"""Face extraction: manifest → face cache, as the paper made its inputs.
+
+Paper, §3.2: "For each video, the first 120 frames are extracted, and the MTCNN face detector is used to
+crop the subject's face in each frame. [...] The resulting crop is enlarged by 20% in both height and
+width [...] then resized to 224 × 224."
+
+How it runs, and why:
+
+- Decoding stops after the first ``frames`` frames (:func:`noisetrace.faces.video.iter_frames`).
+- MTCNN runs on frames down-scaled so their longer side is at most ``detect_max_side`` pixels. The
+  cascade's cost is dominated by P-Net on the finest pyramid levels, which scale with the frame's area;
+  the subject of a talking-face video is large, so a 1080p frame carries no detection information that a
+  640-pixel one lacks. Boxes and landmarks are mapped back to full resolution, and the crop is cut from
+  the full-resolution frame, so crops lose nothing. ``benchmarks/extract.py`` measures speed and the IoU
+  against full-resolution detection. ``detect_max_side=None`` detects at full resolution.
+- Every detected face is cropped as frames stream by (cheap: a resize of a small patch), so a video is
+  decoded once; the subject is chosen after the clip is seen whole (:mod:`noisetrace.faces.tracking`).
+- A frame without the subject is recorded with the reason, never dropped silently; a video that yields
+  no crop at all, or cannot be read, gets a status file and the run continues.
+- Each video folder is written atomically: a killed run leaves no half-written video, and a rerun skips
+  finished videos and redoes the rest. ``shard=(i, n)`` processes every n-th video for array jobs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from noisetrace import __version__
+from noisetrace.core.errors import NoisetraceError, VideoDecodeError
+from noisetrace.core.io import atomic_directory, atomic_path, write_json_atomic
+from noisetrace.faces.cache import (
+    META_FILE,
+    OVERVIEW_FILE,
+    REPORT_FILE,
+    STATUS_DIR,
+    FrameRecord,
+    VideoFaces,
+    crop_filename,
+    write_crop,
+)
+from noisetrace.faces.geometry import PAPER_CROP_SIZE, PAPER_ENLARGEMENT, crop_and_resize, enlarge_box
+from noisetrace.faces.mtcnn import MTCNN, FaceDetection
+from noisetrace.faces.tracking import select_subject
+from noisetrace.faces.video import file_sha256, iter_frames, probe_video
+
+REPORT_COLUMNS = ("uid", "status", "frames", "faces", "message", "path")
+OVERVIEW_MAX_SIDE = 480
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Every knob of extraction; recorded in each video's ``meta.json``."""
+
+    frames: int = 120
+    crop_size: int = PAPER_CROP_SIZE
+    enlargement: float = PAPER_ENLARGEMENT
+    detect_max_side: int | None = 640
+    min_face_size: int = 20  # pixels at detection resolution
+    batch_size: int = 16
+    image_format: str = "png"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.frames < 1:
+            raise NoisetraceError(f"frames must be at least 1, got {self.frames}.")
+        if self.image_format not in ("png", "jpg"):
+            raise NoisetraceError(
+                f"image_format must be 'png' (lossless, default) or 'jpg', got {self.image_format!r}."
+            )
+        if self.detect_max_side is not None and self.detect_max_side < 64:
+            raise NoisetraceError(f"detect_max_side must be at least 64 pixels, got {self.detect_max_side}.")
+
+
+@dataclass
+class VideoResult:
+    """Outcome of one video, one row of ``extract_report.csv``."""
+
+    uid: str
+    status: str  # ok | partial | truncated | no_face | decode_error | skipped | pending
+    frames: int = 0
+    faces: int = 0
+    message: str = ""
+    path: str = ""
+    seconds: float = field(default=0.0, compare=False)
+
+
+@dataclass
+class _Candidate:
+    """A detected face, already cropped from its full-resolution frame."""
+
+    detection: FaceDetection  # in full-resolution frame pixels
+    crop_box: np.ndarray
+    crop: np.ndarray
+
+
+def _detection_scale(height: int, width: int, max_side: int | None) -> float:
+    if max_side is None or max(height, width) <= max_side:
+        return 1.0
+    return max_side / max(height, width)
+
+
+def _chunks(iterator: Iterator[tuple[int, np.ndarray]], size: int) -> Iterator[list[tuple[int, np.ndarray]]]:
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _overview(frame: np.ndarray, candidates: list[_Candidate], subject: int | None) -> np.ndarray:
+    """A small copy of the frame with every face drawn: the subject green, other faces red."""
+    scale = _detection_scale(*frame.shape[:2], OVERVIEW_MAX_SIDE)
+    image = (
+        cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else frame.copy()
+    )
+    for number, candidate in enumerate(candidates):
+        colour = (0, 200, 0) if number == subject else (220, 0, 0)
+        x1, y1, x2, y2 = (round(v * scale) for v in candidate.crop_box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2)
+        for x, y in candidate.detection.landmarks * scale:
+            cv2.circle(image, (round(x), round(y)), 2, colour, -1)
+    return image
+
+
+class FaceExtractor:
+    """Runs the detector over one video at a time and writes its folder in the face cache."""
+
+    def __init__(self, settings: ExtractSettings, detector: MTCNN | None = None) -> None:
+        self.settings = settings
+        self.detector = detector if detector is not None else MTCNN(device=settings.device)
+
+    def _candidates(self, path: Path) -> tuple[list[list[_Candidate]], np.ndarray | None]:
+        """Decode, detect and crop; return the faces of every frame and the first frame (for review)."""
+        settings = self.settings
+        per_frame: list[list[_Candidate]] = []
+        first_frame: np.ndarray | None = None
+        for chunk in _chunks(iter_frames(path, settings.frames), settings.batch_size):
+            frames = [rgb for _, rgb in chunk]
+            if first_frame is None:
+                first_frame = frames[0]
+            scale = _detection_scale(*frames[0].shape[:2], settings.detect_max_side)
+            small = (
+                [cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames]
+                if scale < 1
+                else frames
+            )
+            detections = self.detector.detect(small, min_face_size=settings.min_face_size)
+            for frame, frame_detections in zip(frames, detections, strict=True):
+                faces = []
+                for det in frame_detections:
+                    full = FaceDetection(
+                        box=(det.box / scale).astype(np.float32),
+                        score=det.score,
+                        landmarks=(det.landmarks / scale).astype(np.float32),
+                    )
+                    crop_box = enlarge_box(full.box, settings.enlargement)
+                    faces.append(
+                        _Candidate(full, crop_box, crop_and_resize(frame, crop_box, settings.crop_size))
+                    )
+                per_frame.append(faces)
+        return per_frame, first_frame
+
+    def process(self, uid: str, video_path: str | os.PathLike[str], cache_root: Path) -> VideoResult:
+        """Extract one video into ``cache_root/uid``; errors become a status, never an exception."""
+        start = time.perf_counter()
+        path = Path(video_path)
+        try:
+            info = probe_video(path)
+            per_frame, first_frame = self._candidates(path)
+        except VideoDecodeError as exc:
+            return VideoResult(
+                uid, "decode_error", message=str(exc), path=str(path), seconds=time.perf_counter() - start
+            )
+
+        subject = select_subject(
+            [np.array([c.detection.box for c in faces]).reshape(-1, 4) for faces in per_frame],
+            [np.array([c.detection.score for c in faces]) for faces in per_frame],
+        )
+        decoded = len(per_frame)
+        if not subject:
+            return VideoResult(
+                uid,
+                "no_face",
+                frames=decoded,
+                message="no face detected in any decoded frame",
+                path=str(path),
+                seconds=time.perf_counter() - start,
+            )
+
+        expected = min(self.settings.frames, info.frame_count) if info.frame_count else decoded
+        missing = decoded - len(subject)
+        if decoded < expected:
+            status, message = "truncated", f"decoded {decoded} of {expected} frames: the file ends early"
+        elif missing:
+            status, message = "partial", f"{missing} of {decoded} frames without the subject's face"
+        else:
+            status, message = "ok", ""
+
+        suffix = "." + self.settings.image_format
+        records: list[FrameRecord] = []
+        with atomic_directory(cache_root / uid) as folder:
+            for index, faces in enumerate(per_frame):
+                chosen = subject.get(index)
+                if chosen is None:
+                    records.append(FrameRecord(index, None, reason="lost_subject" if faces else "no_face"))
+                    continue
+                candidate = faces[chosen]
+                name = crop_filename(index, suffix)
+                write_crop(folder / name, candidate.crop)
+                records.append(
+                    FrameRecord(
+                        index=index,
+                        file=name,
+                        box=[round(float(v), 2) for v in candidate.detection.box],
+                        crop_box=[round(float(v), 2) for v in candidate.crop_box],
+                        landmarks=[
+                            [round(float(x), 2), round(float(y), 2)] for x, y in candidate.detection.landmarks
+                        ],
+                        score=round(float(candidate.detection.score), 5),
+                    )
+                )
+            first_index = min(subject)
+            overview = _overview(
+                first_frame if first_index == 0 else _frame_at(path, first_index),
+                per_frame[first_index],
+                subject[first_index],
+            )
+            cv2.imwrite(
+                str(folder / OVERVIEW_FILE),
+                cv2.cvtColor(overview, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 85],
+            )
+            meta = VideoFaces(
+                uid=uid,
+                source={
+                    **info.to_json(),
+                    "sha256": file_sha256(path),
+                    "frames_decoded": decoded,
+                    "overview_frame": first_index,
+                },
+                detector={
+                    "name": "mtcnn",
+                    **self.detector.settings(),
+                    "detect_max_side": self.settings.detect_max_side,
+                    "min_face_size_at_detection": self.settings.min_face_size,
+                    "subject": "IoU-linked track with the largest sum of area x score",
+                },
+                crop={
+                    "enlargement": self.settings.enlargement,
+                    "size": self.settings.crop_size,
+                    "format": self.settings.image_format,
+                    "padding": "constant black outside the frame",
+                    "noisetrace_version": __version__,
+                },
+                frames=records,
+                status=status,
+                message=message,
+            )
+            (folder / META_FILE).write_text(json.dumps(meta.to_json(), indent=1) + "\n", encoding="utf-8")
+        return VideoResult(
+            uid,
+            status,
+            frames=decoded,
+            faces=len(subject),
+            message=message,
+            path=str(path),
+            seconds=time.perf_counter() - start,
+        )
+
+
+def _frame_at(path: Path, index: int) -> np.ndarray:
+    """Decode one frame again (only for the review overview when frame 0 has no subject)."""
+    for frame_index, rgb in iter_frames(path, index + 1):
+        if frame_index == index:
+            return rgb
+    raise VideoDecodeError(f"Frame {index} of {path} could not be decoded again.")
+
+
+# ----------------------------------------------------------------------------------------- the run
+
+
+def select_shard(uids: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """Every n-th uid of the sorted list, starting at i: disjoint shards that together cover all."""
+    ordered = sorted(uids)
+    if shard is None:
+        return ordered
+    index, count = shard
+    return ordered[index::count]
+
+
+def finished_uids(cache_root: Path) -> set[str]:
+    """Videos already done: a complete cache folder or a recorded failure."""
+    done = {p.parent.name for p in cache_root.glob(f"*/{META_FILE}")}
+    done |= {p.stem for p in (cache_root / STATUS_DIR).glob("*.json")}
+    return done
+
+
+def _record_failure(cache_root: Path, result: VideoResult) -> None:
+    write_json_atomic(cache_root / STATUS_DIR / f"{result.uid}.json", asdict(result))
+
+
+_worker_extractor: FaceExtractor | None = None
+
+
+def _init_worker(settings: ExtractSettings, torch_threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    global _worker_extractor
+    _worker_extractor = FaceExtractor(settings)
+
+
+def _work(job: tuple[str, str, str]) -> VideoResult:
+    uid, video_path, cache_root = job
+    assert _worker_extractor is not None, "worker not initialised"
+    result = _worker_extractor.process(uid, video_path, Path(cache_root))
+    if result.status in ("no_face", "decode_error"):
+        _record_failure(Path(cache_root), result)
+    return result
+
+
+def extract_manifest(
+    manifest: pd.DataFrame,
+    cache_root: str | os.PathLike[str],
+    settings: ExtractSettings | None = None,
+    workers: int = 1,
+    shard: tuple[int, int] | None = None,
+    retry_failed: bool = False,
+    progress: Callable[[VideoResult], None] | None = None,
+) -> list[VideoResult]:
+    """Extract every video of ``manifest`` (or of one shard) into ``cache_root``; resumable.
+
+    Finished videos are skipped; videos recorded as failed are skipped unless ``retry_failed``.
+    ``progress`` is called once per processed video (the CLI drives its progress bar with it).
+    Returns the results of the videos processed in this call; the full report is rewritten at the end.
+    """
+    settings = settings or ExtractSettings()
+    cache_root = Path(cache_root)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    paths = dict(zip(manifest["uid"], manifest["path"], strict=True))
+    if retry_failed:
+        for status_file in (cache_root / STATUS_DIR).glob("*.json"):
+            status_file.unlink()
+    done = finished_uids(cache_root)
+    todo = [uid for uid in select_shard(list(paths), shard) if uid not in done]
+    jobs = [(uid, str(paths[uid]), str(cache_root)) for uid in todo]
+    results: list[VideoResult] = []
+
+    def collect(result: VideoResult) -> None:
+        results.append(result)
+        if progress is not None:
+            progress(result)
+
+    if workers <= 1 or len(jobs) <= 1:
+        extractor = FaceExtractor(settings)
+        for uid, video_path, _ in jobs:
+            result = extractor.process(uid, video_path, cache_root)
+            if result.status in ("no_face", "decode_error"):
+                _record_failure(cache_root, result)
+            collect(result)
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")  # safe with torch threads and CUDA
+        with context.Pool(workers, initializer=_init_worker, initargs=(settings, threads)) as pool:
+            for result in pool.imap_unordered(_work, jobs):
+                collect(result)
+    write_report(manifest, cache_root)
+    return results
+
+
+def collect_report(manifest: pd.DataFrame, cache_root: str | os.PathLike[str]) -> list[VideoResult]:
+    """The state of every manifest video in the cache: done, failed (and why), or pending."""
+    cache_root = Path(cache_root)
+    rows = []
+    for uid, path in zip(manifest["uid"], manifest["path"], strict=True):
+        meta_path = cache_root / uid / META_FILE
+        status_path = cache_root / STATUS_DIR / f"{uid}.json"
+        if meta_path.is_file():
+            meta = VideoFaces.from_json(json.loads(meta_path.read_text(encoding="utf-8")))
+            rows.append(
+                VideoResult(
+                    uid,
+                    meta.status,
+                    frames=len(meta.frames),
+                    faces=len(meta.face_frames),
+                    message=meta.message,
+                    path=str(path),
+                )
+            )
+        elif status_path.is_file():
+            stored: dict[str, Any] = json.loads(status_path.read_text(encoding="utf-8"))
+            rows.append(VideoResult(**{k: stored[k] for k in REPORT_COLUMNS}))
+        else:
+            rows.append(VideoResult(uid, "pending", path=str(path)))
+    return rows
+
+
+def write_report(manifest: pd.DataFrame, cache_root: str | os.PathLike[str]) -> Path:
+    """Rewrite ``extract_report.csv`` (atomically) from what is on disk now."""
+    target = Path(cache_root) / REPORT_FILE
+    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REPORT_COLUMNS)
+        for row in collect_report(manifest, cache_root):
+            writer.writerow([getattr(row, column) for column in REPORT_COLUMNS])
+    return target

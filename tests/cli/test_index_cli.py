@@ -1,0 +1,74 @@
+"""``noisetrace index`` through Typer's CliRunner on the real app."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from noisetrace.cli.main import app
+from noisetrace.core.manifest import read_manifest
+
+runner = CliRunner()
+
+
+def _ffpp_tree(root: Path, samples: Path) -> Path:
+    """Ids 000–005 in three a_b/b_a Deepfakes pairs, symlinked to the real c23 samples."""
+    for a, b in (("000", "003"), ("001", "002"), ("004", "005")):
+        for i in (a, b):
+            link = root / f"original_sequences/youtube/c23/videos/{i}.mp4"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(samples / "ffpp_c23_original_000.mp4", link)
+        for t, s in ((a, b), (b, a)):
+            link = root / f"manipulated_sequences/Deepfakes/c23/videos/{t}_{s}.mp4"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(samples / "ffpp_c23_Deepfakes_000_003.mp4", link)
+    return root
+
+
+def test_index_writes_a_readable_manifest_and_its_split_report(tmp_path: Path, shared_data: Path) -> None:
+    root = _ffpp_tree(tmp_path / "ff", shared_data / "samples")
+    output = tmp_path / "out" / "manifest.parquet"
+    result = runner.invoke(app, ["index", str(root), "--dataset", "ffpp", "--seed", "3", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(output)
+    assert len(manifest) == 12 and set(manifest["method"]) == {"original", "Deepfakes"}
+    assert set(manifest["split"]) <= {"train", "val", "test"}
+    report = json.loads((tmp_path / "out" / "manifest.split.json").read_text())
+    assert report["seed"] == 3 and report["scheme"] == "paper"
+    assert "Deepfakes" in result.output and "seed 3" in result.output
+
+
+def test_index_joint_data_pairs(tmp_path: Path, shared_data: Path) -> None:
+    samples = shared_data / "samples"
+    ffpp_root = _ffpp_tree(tmp_path / "ff", samples)
+    link = tmp_path / "dfo/manipulated_videos/end_to_end/004_W017.mp4"
+    link.parent.mkdir(parents=True)
+    os.symlink(samples / "dfo_end_to_end_target000.mp4", link)
+    output = tmp_path / "joint.csv"
+    result = runner.invoke(
+        app, ["index", "--data", f"ffpp={ffpp_root}", "--data", f"dfo={tmp_path / 'dfo'}", "-o", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(output)
+    dfo_split = manifest.loc[manifest["dataset"] == "dfo", "split"].item()
+    assert set(manifest.loc[manifest["target_id"].isin(["004", "005"]), "split"]) == {dfo_split}
+
+
+def test_index_missing_root_is_one_line_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_dataset"
+    result = runner.invoke(
+        app, ["index", str(missing), "--dataset", "ffpp", "-o", str(tmp_path / "m.parquet")]
+    )
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(missing) in lines[0]
+    assert not (tmp_path / "m.parquet").exists()
+
+
+def test_index_root_needs_a_dataset(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["index", str(tmp_path), "-o", str(tmp_path / "m.parquet")])
+    assert result.exit_code == 2
+    assert "--dataset" in result.output
