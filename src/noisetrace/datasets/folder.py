@@ -4,6 +4,9 @@ The ``folder`` layout is for anyone's own data (or a benchmark written by ``nois
 
     ROOT/real/**/<name>.<ext>             real videos (label 0, method ``original``)
     ROOT/fake/<method>/**/<name>.<ext>    fake videos (label 1) made with ``<method>``
+
+One of ``real/`` and ``fake/`` may be absent (a warning says so): a folder of real videos alone is
+what ``noisetrace demo`` and ``noisetrace synth`` start from.
     ROOT/identities.csv                   optional: columns ``file,identity[,source_id]``
 
 Without ``identities.csv`` every video is its own identity (its file stem), which is only safe when
@@ -136,9 +139,13 @@ def _read_identities(root: Path) -> dict[str, tuple[str, str]]:
 def index_folder(root: str | os.PathLike[str]) -> pd.DataFrame:
     """Index a ``real/`` + ``fake/<method>/`` tree (module docstring) into manifest rows."""
     root = absolute_root(root, "folder dataset root")
-    real_dir = require_dir(root / "real", "real/ (real videos) and fake/<method>/ (fake videos)", root)
-    fake_dir = require_dir(root / "fake", "real/ (real videos) and fake/<method>/ (fake videos)", root)
-    loose = list_videos(fake_dir)
+    real_dir, fake_dir = root / "real", root / "fake"
+    if not real_dir.is_dir() and not fake_dir.is_dir():
+        raise DatasetLayoutError(f"expected real/ (real videos) and/or fake/<method>/ (fake videos) under {root}")
+    for present, absent in ((real_dir, fake_dir), (fake_dir, real_dir)):
+        if present.is_dir() and not absent.is_dir():
+            warn_layout(f"{absent} is missing: indexing {present.name}/ videos only")
+    loose = list_videos(fake_dir) if fake_dir.is_dir() else []
     if loose:
         raise DatasetLayoutError(
             f"found {len(loose)} video(s) directly in {fake_dir}; expected fake/<method>/<video> "
@@ -146,7 +153,9 @@ def index_folder(root: str | os.PathLike[str]) -> pd.DataFrame:
         )
     identities = _read_identities(root) if (root / IDENTITIES_FILE).is_file() else None
 
-    groups = [(REAL_METHOD, real_dir)] + [(d.name, d) for d in sorted(fake_dir.iterdir()) if d.is_dir()]
+    groups = [(REAL_METHOD, real_dir)] if real_dir.is_dir() else []
+    if fake_dir.is_dir():
+        groups += [(d.name, d) for d in sorted(fake_dir.iterdir()) if d.is_dir()]
     rows, unlisted = [], 0
     for method, folder in groups:
         videos = list_videos(folder, recursive=True)
