@@ -27,11 +27,10 @@ from noisetrace.core.manifest import REAL_METHOD
 from noisetrace.datasets.folder import (
     absolute_root,
     list_videos,
+    named_videos,
     require_dir,
     rows_to_frame,
     video_row,
-    warn_layout,
-    warn_unparsed,
 )
 
 CELEB_REAL = "Celeb-real"
@@ -62,15 +61,7 @@ def index_celebdf(root: str | os.PathLike[str]) -> pd.DataFrame:
         (real_dir, _REAL_NAME, "id<X>_<NNNN>.mp4"),
         (fake_dir, _FAKE_NAME, "id<X>_id<Y>_<NNNN>.mp4"),
     ):
-        videos = list_videos(folder)
-        if not videos:
-            warn_layout(f"no videos in {folder}")
-        unparsed = []
-        for video in videos:
-            match = pattern.match(video.stem)
-            if not match:
-                unparsed.append(video.name)
-                continue
+        for video, match in named_videos(folder, pattern, expected):
             is_fake = folder is fake_dir
             rows.append(
                 video_row(
@@ -82,7 +73,6 @@ def index_celebdf(root: str | os.PathLike[str]) -> pd.DataFrame:
                     path=video,
                 )
             )
-        warn_unparsed(folder, unparsed, expected)
 
     youtube = root / YOUTUBE_REAL
     if youtube.is_dir():

@@ -59,9 +59,7 @@ def _part_rows(part: Path) -> list[dict[str, object]]:
 
     unlisted = sorted(set(videos) - set(metadata))
     if unlisted:
-        warn_layout(
-            f"skipped {len(unlisted)} video(s) in {part} missing from {METADATA_FILE}: {unlisted[:3]}"
-        )
+        warn_layout(f"skipped {len(unlisted)} video(s) in {part} missing from {METADATA_FILE}: {unlisted[:3]}")
     absent = sorted(set(metadata) - set(videos))
     if absent:
         warn_layout(f"{metadata_path} lists {len(absent)} video(s) not in {part}, skipped: {absent[:3]}")
@@ -86,13 +84,9 @@ def _part_rows(part: Path) -> list[dict[str, object]]:
 def index_dfdc(root: str | os.PathLike[str]) -> pd.DataFrame:
     """Index every ``dfdc_train_part_*`` folder under ``root`` (or ``root`` itself if it is a part)."""
     root = absolute_root(root, "DFDC root")
-    parts = (
-        [root] if (root / METADATA_FILE).is_file() else sorted(p for p in root.glob(PART_GLOB) if p.is_dir())
-    )
+    parts = [root] if (root / METADATA_FILE).is_file() else sorted(p for p in root.glob(PART_GLOB) if p.is_dir())
     if not parts:
-        raise DatasetLayoutError(
-            f"expected {PART_GLOB}/{METADATA_FILE} folders (or a {METADATA_FILE}) in {root}"
-        )
+        raise DatasetLayoutError(f"expected {PART_GLOB}/{METADATA_FILE} folders (or a {METADATA_FILE}) in {root}")
     rows = []
     for part in parts:
         rows += _part_rows(part)

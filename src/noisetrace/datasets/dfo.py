@@ -35,12 +35,11 @@ from noisetrace.core.errors import DatasetLayoutError
 from noisetrace.datasets.ffpp import check_compressions, youtube_original_rows
 from noisetrace.datasets.folder import (
     absolute_root,
-    list_videos,
+    named_videos,
     require_dir,
     rows_to_frame,
     video_row,
     warn_layout,
-    warn_unparsed,
 )
 
 DFO_VARIANTS: tuple[str, ...] = (
@@ -77,23 +76,13 @@ def index_dfo(
     )
     variant_dirs = [manipulated / v for v in DFO_VARIANTS if (manipulated / v).is_dir()]
     if not variant_dirs:
-        raise DatasetLayoutError(
-            f"expected at least one variant folder ({', '.join(DFO_VARIANTS)}) in {manipulated}"
-        )
+        raise DatasetLayoutError(f"expected at least one variant folder ({', '.join(DFO_VARIANTS)}) in {manipulated}")
     for other in sorted(d.name for d in manipulated.iterdir() if d.is_dir() and d.name not in DFO_VARIANTS):
         warn_layout(f"ignored {manipulated / other}: not a DeeperForensics-1.0 variant folder")
 
     rows = []
     for folder in variant_dirs:
-        videos = list_videos(folder)
-        if not videos:
-            warn_layout(f"no videos in {folder}")
-        unparsed = []
-        for video in videos:
-            match = _FAKE_NAME.match(video.stem)
-            if not match:
-                unparsed.append(video.name)
-                continue
+        for video, match in named_videos(folder, _FAKE_NAME, "<target>_<actor>.mp4 (e.g. 000_M004.mp4)"):
             rows.append(
                 video_row(
                     dataset="dfo",
@@ -104,7 +93,6 @@ def index_dfo(
                     path=video,
                 )
             )
-        warn_unparsed(folder, unparsed, "<target>_<actor>.mp4 (e.g. 000_M004.mp4)")
 
     if real_root is None:
         return rows_to_frame(rows)

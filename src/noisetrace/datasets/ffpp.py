@@ -30,12 +30,11 @@ from noisetrace.core.errors import ConfigError, DatasetLayoutError
 from noisetrace.core.manifest import REAL_METHOD
 from noisetrace.datasets.folder import (
     absolute_root,
-    list_videos,
+    named_videos,
     require_dir,
     rows_to_frame,
     video_row,
     warn_layout,
-    warn_unparsed,
 )
 
 FFPP_METHODS: tuple[str, ...] = ("Deepfakes", "Face2Face", "FaceShifter", "FaceSwap", "NeuralTextures")
@@ -87,12 +86,7 @@ def youtube_original_rows(
         raise DatasetLayoutError(f"expected original_sequences/youtube/{wanted}/videos under {root}")
     rows = []
     for comp, folder in folders:
-        unparsed = []
-        for video in list_videos(folder):
-            match = _YOUTUBE_REAL.match(video.stem)
-            if not match:
-                unparsed.append(video.name)
-                continue
+        for video, _ in named_videos(folder, _YOUTUBE_REAL, "<id>.mp4 (e.g. 000.mp4)", warn_empty=False):
             if ids is not None and video.stem not in ids:
                 continue
             rows.append(
@@ -105,7 +99,6 @@ def youtube_original_rows(
                     path=video,
                 )
             )
-        warn_unparsed(folder, unparsed, "<id>.mp4 (e.g. 000.mp4)")
     return rows
 
 
@@ -116,12 +109,7 @@ def _actor_rows(root: Path, compressions: tuple[str, ...] | None) -> list[dict[s
         return []
     rows = []
     for comp, folder in _video_folders(actors, compressions):
-        unparsed = []
-        for video in list_videos(folder):
-            match = _ACTOR_REAL.match(video.stem)
-            if not match:
-                unparsed.append(video.name)
-                continue
+        for video, match in named_videos(folder, _ACTOR_REAL, "<actor>__<scene>.mp4", warn_empty=False):
             rows.append(
                 video_row(
                     dataset="ffpp",
@@ -132,7 +120,6 @@ def _actor_rows(root: Path, compressions: tuple[str, ...] | None) -> list[dict[s
                     path=video,
                 )
             )
-        warn_unparsed(folder, unparsed, "<actor>__<scene>.mp4")
     return rows
 
 
@@ -151,15 +138,7 @@ def _method_rows(method_dir: Path, compressions: tuple[str, ...] | None) -> list
         return []
     rows = []
     for comp, folder in folders:
-        videos = list_videos(folder)
-        if not videos:
-            warn_layout(f"no videos in {folder}")
-        unparsed = []
-        for video in videos:
-            match = pattern.match(video.stem)
-            if not match:
-                unparsed.append(video.name)
-                continue
+        for video, match in named_videos(folder, pattern, expected):
             rows.append(
                 video_row(
                     dataset="ffpp",
@@ -171,7 +150,6 @@ def _method_rows(method_dir: Path, compressions: tuple[str, ...] | None) -> list
                     path=video,
                 )
             )
-        warn_unparsed(folder, unparsed, expected)
     return rows
 
 
@@ -188,9 +166,7 @@ def index_ffpp(root: str | os.PathLike[str], compressions: Sequence[str] | None 
     )
     method_dirs = sorted(d for d in manipulated.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not method_dirs:
-        raise DatasetLayoutError(
-            f"expected method folders <{'|'.join((*FFPP_METHODS, DFD_METHOD))}> in {manipulated}"
-        )
+        raise DatasetLayoutError(f"expected method folders <{'|'.join((*FFPP_METHODS, DFD_METHOD))}> in {manipulated}")
     for method_dir in method_dirs:
         rows += _method_rows(method_dir, wanted)
     return rows_to_frame(rows)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,9 +72,7 @@ def list_videos(folder: Path, recursive: bool = False) -> list[Path]:
     """Video files in ``folder``, sorted; hidden files (``._x.mp4`` from macOS copies) are skipped."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        p
-        for p in candidates
-        if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+        p for p in candidates if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file()
     )
 
 
@@ -111,11 +110,28 @@ def rows_to_frame(rows: Iterable[dict[str, object]]) -> pd.DataFrame:
     return frame
 
 
-def warn_unparsed(folder: Path, names: list[str], expected: str) -> None:
-    """Warn once per folder about files whose names do not follow the dataset's naming."""
-    if names:
-        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-        warn_layout(f"skipped {len(names)} file(s) in {folder} not named {expected}: {shown}")
+def named_videos(
+    folder: Path, pattern: re.Pattern[str], expected: str, warn_empty: bool = True
+) -> list[tuple[Path, re.Match[str]]]:
+    """The videos in ``folder`` whose stem matches the dataset's naming ``pattern``, with the match.
+
+    Files named otherwise are skipped with one warning per folder saying what was ``expected``;
+    an empty folder is a warning too (``warn_empty``), never a silent gap in the manifest.
+    """
+    videos = list_videos(folder)
+    if warn_empty and not videos:
+        warn_layout(f"no videos in {folder}")
+    matched, unparsed = [], []
+    for video in videos:
+        match = pattern.match(video.stem)
+        if match:
+            matched.append((video, match))
+        else:
+            unparsed.append(video.name)
+    if unparsed:
+        shown = ", ".join(unparsed[:3]) + (", …" if len(unparsed) > 3 else "")
+        warn_layout(f"skipped {len(unparsed)} file(s) in {folder} not named {expected}: {shown}")
+    return matched
 
 
 def _read_identities(root: Path) -> dict[str, tuple[str, str]]:

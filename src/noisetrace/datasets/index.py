@@ -71,9 +71,7 @@ def _combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     clashes = combined[combined["uid"].duplicated(keep=False)].sort_values("uid")
     if not clashes.empty:
         uid, first, second = clashes["uid"].iloc[0], clashes["path"].iloc[0], clashes["path"].iloc[1]
-        raise DatasetLayoutError(
-            f"video {uid} found twice, at {first} and {second}: index each dataset root once"
-        )
+        raise DatasetLayoutError(f"video {uid} found twice, at {first} and {second}: index each dataset root once")
     return combined.reset_index(drop=True)
 
 
@@ -119,8 +117,7 @@ def build_joint_manifest(
     no_official = sorted({d for d, _ in sources} - set(OFFICIAL_DATASETS))
     if split == "official" and no_official:
         raise ConfigError(
-            f"no official split is defined for {', '.join(no_official)}; "
-            f"use --split paper (75/10/15 by identity)"
+            f"no official split is defined for {', '.join(no_official)}; use --split paper (75/10/15 by identity)"
         )
     if real_root is not None and all(dataset != "dfo" for dataset, _ in sources):
         raise ConfigError("--real-root gives DeeperForensics-1.0 its real videos; it needs --dataset dfo")

@@ -176,9 +176,7 @@ def identity_groups(
         if source and (_space(source) == _space(target) or link_dfo_actors):
             sets.union(target, source)
 
-    table = pd.DataFrame(
-        {"space": targets.map(_space), "component": targets.map(sets.find), "target": targets}
-    )
+    table = pd.DataFrame({"space": targets.map(_space), "component": targets.map(sets.find), "target": targets})
     groups = table["component"].copy()
     stats: dict[str, dict[str, Any]] = {}
     for space, rows in table.groupby("space", sort=True):
@@ -360,14 +358,10 @@ def _celebdf_official(
     names = out.loc[celeb, "path"].map(relative_name)
     listed = names.isin(list(test_videos))
     mislabelled = [
-        n
-        for n, lab in zip(names[listed], out.loc[names[listed].index, "label"], strict=True)
-        if test_videos[n] != lab
+        n for n, lab in zip(names[listed], out.loc[names[listed].index, "label"], strict=True) if test_videos[n] != lab
     ]
     if mislabelled:
-        warn_layout(
-            f"{len(mislabelled)} Celeb-DF test-list label(s) disagree with the folders: {mislabelled[:3]}"
-        )
+        warn_layout(f"{len(mislabelled)} Celeb-DF test-list label(s) disagree with the folders: {mislabelled[:3]}")
     unmatched = sorted(set(test_videos) - set(names))
     if unmatched:
         warn_layout(f"{len(unmatched)} video(s) of the Celeb-DF test list were not found: {unmatched[:3]}")
@@ -394,8 +388,7 @@ def official_split(
     unsupported = sorted(set(frame["dataset"]) - set(OFFICIAL_DATASETS))
     if unsupported:
         raise ConfigError(
-            f"no official split is defined for {', '.join(unsupported)}; use --split paper "
-            f"(75/10/15 by identity)"
+            f"no official split is defined for {', '.join(unsupported)}; use --split paper (75/10/15 by identity)"
         )
     if not 0 <= val_fraction < 1:
         raise ConfigError(f"val_fraction must be in [0, 1); got {val_fraction}")
@@ -404,9 +397,7 @@ def official_split(
     spaces = _nodes(out)[0].map(_space)
 
     in_ffpp_space = spaces == "ffpp"
-    out.loc[in_ffpp_space, "split"] = (
-        out.loc[in_ffpp_space, "target_id"].map(load_ffpp_official()).fillna(UNASSIGNED)
-    )
+    out.loc[in_ffpp_space, "split"] = out.loc[in_ffpp_space, "target_id"].map(load_ffpp_official()).fillna(UNASSIGNED)
     unlisted = in_ffpp_space & (out["split"] == UNASSIGNED)
     if unlisted.any():
         ids = sorted(out.loc[unlisted, "target_id"].unique())
