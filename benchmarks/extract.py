@@ -107,9 +107,7 @@ def bench_video(path: Path, frames: int, device: str, max_side: int, batch: int)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("videos", nargs="*", type=Path, default=DEFAULT_VIDEOS)
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--device", default="cpu")
@@ -123,9 +121,7 @@ def main() -> None:
     rows = []
     for video in args.videos:
         rows += bench_video(video, args.frames, args.device, args.detect_max_side, args.batch_size)
-    print(
-        "| video | stage | ours frames/s | reference frames/s | speed-up | note |\n|---|---|--:|--:|--:|---|"
-    )
+    print("| video | stage | ours frames/s | reference frames/s | speed-up | note |\n|---|---|--:|--:|--:|---|")
     for name, stage, ours, ref, note in rows:
         print(f"| {name} | {stage} | {ours:.1f} | {ref:.1f} | {ours / ref:.2f}× | {note} |")
 
