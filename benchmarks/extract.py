@@ -15,14 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from noisetrace.faces.mtcnn import MTCNN
 
 from noisetrace.faces.cache import FaceCache, crop_filename, write_crop
 from noisetrace.faces.extract import ExtractSettings, FaceExtractor
 from noisetrace.faces.geometry import box_iou, crop_and_resize, enlarge_box
+from noisetrace.faces.mtcnn import MTCNN
 from noisetrace.faces.video import probe_video, read_frames
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -46,14 +45,29 @@ def timed(func, repeat: int = 1):
 
 
 def detect_all(detector: MTCNN, frames: list[np.ndarray], max_side: int | None, batch: int) -> list:
-    scale = 1.0 if max_side is None else min(1.0, max_side / max(frames[0].shape[:2]))
     out = []
     for start in range(0, len(frames), batch):
-        chunk = frames[start : start + batch]
-        if scale < 1:
-            chunk = [cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in chunk]
-        out.extend(detector.detect(chunk))
+        out.extend(detector.detect(frames[start : start + batch], proposal_max_side=max_side))
     return out
+
+
+def reference_jitter(detector: MTCNN, frames: list[np.ndarray], batch: int, shift: int = 3) -> list[float]:
+    """IoU of full-resolution MTCNN with itself when the frame moves by ``shift`` pixels.
+
+    MTCNN's boxes depend on where faces fall on P-Net's 2-pixel grid, so the reference disagrees with
+    itself by this much; a faster path that stays within it loses no accuracy that the detector has.
+    """
+    moved = [
+        np.ascontiguousarray(np.pad(f, ((shift, 0), (shift, 0), (0, 0)), mode="edge")[:-shift, :-shift]) for f in frames
+    ]
+    ious = []
+    for original, shifted in zip(
+        detect_all(detector, frames, None, batch), detect_all(detector, moved, None, batch), strict=True
+    ):
+        for face in shifted:
+            if face.score > 0.9 and original:
+                ious.append(max(box_iou(face.box - shift, other.box) for other in original))
+    return ious
 
 
 def subject_boxes(cache: FaceCache, uid: str) -> dict[int, np.ndarray]:
@@ -73,8 +87,7 @@ def bench_video(path: Path, frames: int, device: str, max_side: int, batch: int)
         with tempfile.TemporaryDirectory() as folder:
             for index, (frame, frame_dets) in enumerate(zip(decoded, dets, strict=True)):
                 if frame_dets:
-                    scale = 1.0 if max(frame.shape[:2]) <= max_side else max_side / max(frame.shape[:2])
-                    box = enlarge_box(frame_dets[0].box / scale)
+                    box = enlarge_box(frame_dets[0].box)
                     write_crop(Path(folder) / crop_filename(index), crop_and_resize(frame, box))
 
     t_crop, _ = timed(crop_and_write)
@@ -91,6 +104,7 @@ def bench_video(path: Path, frames: int, device: str, max_side: int, batch: int)
         a, b = subject_boxes(FaceCache(ours_dir), "v"), subject_boxes(FaceCache(ref_dir), "v")
     common = sorted(set(a) & set(b))
     ious = [box_iou(a[i], b[i]) for i in common]
+    jitter = reference_jitter(detector, decoded[:32], batch)
     name = f"{path.name} ({info.width}×{info.height})"
     return [
         (name, "decode", rate(n, t_decode), rate(n, t_decode), ""),
@@ -101,7 +115,9 @@ def bench_video(path: Path, frames: int, device: str, max_side: int, batch: int)
             "end to end",
             rate(n, t_e2e_ours),
             rate(n, t_e2e_ref),
-            f"subject in {len(a)}/{len(b)} frames; IoU vs ref mean {np.mean(ious):.3f} min {np.min(ious):.3f}",
+            f"subject in {len(a)}/{len(b)} frames; subject IoU vs ref mean {np.mean(ious):.3f}, "
+            f"5th pct {np.percentile(ious, 5):.3f}; ref vs itself shifted 3 px (32 frames): "
+            f"mean {np.mean(jitter):.3f}, 5th pct {np.percentile(jitter, 5):.3f}",
         ),
     ]
 

@@ -7,12 +7,13 @@ width [...] then resized to 224 × 224."
 How it runs, and why:
 
 - Decoding stops after the first ``frames`` frames (:func:`noisetrace.faces.video.iter_frames`).
-- MTCNN runs on frames down-scaled so their longer side is at most ``detect_max_side`` pixels. The
-  cascade's cost is dominated by P-Net on the finest pyramid levels, which scale with the frame's area;
-  the subject of a talking-face video is large, so a 1080p frame carries no detection information that a
-  640-pixel one lacks. Boxes and landmarks are mapped back to full resolution, and the crop is cut from
-  the full-resolution frame, so crops lose nothing. ``benchmarks/extract.py`` measures speed and the IoU
-  against full-resolution detection. ``detect_max_side=None`` detects at full resolution.
+- MTCNN proposes faces (P-Net, R-Net) on frames down-scaled so their longer side is at most
+  ``detect_max_side`` pixels, and places the final box and landmarks (O-Net) on the full-resolution
+  frame. The cascade's cost is dominated by P-Net on the finest pyramid levels, which scale with the
+  frame's area, and the subject of a talking-face video is large enough to be proposed from a
+  640-pixel frame. Crops are cut from the full-resolution frame, so they lose nothing.
+  ``benchmarks/extract.py`` measures the speed and the IoU against full-resolution detection;
+  ``detect_max_side=None`` runs the whole cascade at full resolution.
 - Every detected face is cropped as frames stream by (cheap: a resize of a small patch), so a video is
   decoded once; the subject is chosen after the clip is seen whole (:mod:`noisetrace.faces.tracking`).
 - A frame without the subject is recorded with the reason, never dropped silently; a video that yields
@@ -68,7 +69,7 @@ class ExtractSettings:
     crop_size: int = PAPER_CROP_SIZE
     enlargement: float = PAPER_ENLARGEMENT
     detect_max_side: int | None = 640
-    min_face_size: int = 20  # pixels at detection resolution
+    min_face_size: int = 20  # pixels of the (down-scaled) frame that P-Net sees
     batch_size: int = 16
     image_format: str = "png"
     device: str = "cpu"
@@ -120,11 +121,7 @@ def _chunks(iterator: Iterator[tuple[int, np.ndarray]], size: int) -> Iterator[l
 def _overview(frame: np.ndarray, candidates: list[_Candidate], subject: int | None) -> np.ndarray:
     """A small copy of the frame with every face drawn: the subject green, other faces red."""
     scale = _detection_scale(*frame.shape[:2], OVERVIEW_MAX_SIDE)
-    image = (
-        cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if scale < 1
-        else frame.copy()
-    )
+    image = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame.copy()
     for number, candidate in enumerate(candidates):
         colour = (0, 200, 0) if number == subject else (220, 0, 0)
         x1, y1, x2, y2 = (round(v * scale) for v in candidate.crop_box)
@@ -150,25 +147,14 @@ class FaceExtractor:
             frames = [rgb for _, rgb in chunk]
             if first_frame is None:
                 first_frame = frames[0]
-            scale = _detection_scale(*frames[0].shape[:2], settings.detect_max_side)
-            small = (
-                [cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames]
-                if scale < 1
-                else frames
+            detections = self.detector.detect(
+                frames, min_face_size=settings.min_face_size, proposal_max_side=settings.detect_max_side
             )
-            detections = self.detector.detect(small, min_face_size=settings.min_face_size)
             for frame, frame_detections in zip(frames, detections, strict=True):
                 faces = []
                 for det in frame_detections:
-                    full = FaceDetection(
-                        box=(det.box / scale).astype(np.float32),
-                        score=det.score,
-                        landmarks=(det.landmarks / scale).astype(np.float32),
-                    )
-                    crop_box = enlarge_box(full.box, settings.enlargement)
-                    faces.append(
-                        _Candidate(full, crop_box, crop_and_resize(frame, crop_box, settings.crop_size))
-                    )
+                    crop_box = enlarge_box(det.box, settings.enlargement)
+                    faces.append(_Candidate(det, crop_box, crop_and_resize(frame, crop_box, settings.crop_size)))
                 per_frame.append(faces)
         return per_frame, first_frame
 
@@ -225,9 +211,7 @@ class FaceExtractor:
                         file=name,
                         box=[round(float(v), 2) for v in candidate.detection.box],
                         crop_box=[round(float(v), 2) for v in candidate.crop_box],
-                        landmarks=[
-                            [round(float(x), 2), round(float(y), 2)] for x, y in candidate.detection.landmarks
-                        ],
+                        landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in candidate.detection.landmarks],
                         score=round(float(candidate.detection.score), 5),
                     )
                 )

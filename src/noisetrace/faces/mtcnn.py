@@ -518,13 +518,23 @@ class MTCNN(nn.Module):
 
     @torch.inference_mode()
     def detect(
-        self, frames: Sequence[np.ndarray] | np.ndarray, min_face_size: int | None = None
+        self,
+        frames: Sequence[np.ndarray] | np.ndarray,
+        min_face_size: int | None = None,
+        proposal_max_side: int | None = None,
     ) -> list[list[FaceDetection]]:
         """Detect faces in RGB uint8 frames; per frame, detections by descending score.
 
         ``frames`` is a (B, H, W, C) array or a sequence of images, which may differ in size (each
         size is batched on its own). A larger ``min_face_size`` than the default (e.g. once a video's
         subject size is known) skips the finest pyramid levels, where most of the time goes.
+
+        ``proposal_max_side`` runs P-Net and R-Net on frames area-down-scaled so their longer side is
+        at most that many pixels (``min_face_size`` then counts pixels of the down-scaled frame), and
+        O-Net on the full-resolution frame. P-Net's pyramid over a full 1080p frame is most of the
+        cascade's cost, while a talking head's face is large enough to be proposed from a 640-pixel
+        frame; O-Net, which places the final box and landmarks, still sees full-resolution pixels, so
+        boxes stay close to full-resolution detection (``benchmarks/extract.py`` measures both).
         """
         if isinstance(frames, np.ndarray) and frames.ndim != 4:
             raise NoisetraceError(
@@ -540,18 +550,36 @@ class MTCNN(nn.Module):
         results: list[list[FaceDetection]] = [[] for _ in images]
         for (height, width), indices in by_size.items():
             chunk = max(1, MAX_PIXELS_PER_CHUNK // (height * width))
+            scale = 1.0
+            if proposal_max_side is not None and max(height, width) > proposal_max_side:
+                scale = proposal_max_side / max(height, width)
             for start in range(0, len(indices), chunk):
                 part = indices[start : start + chunk]
-                pixels = torch.from_numpy(np.stack([images[i] for i in part])).to(self.device)
-                for i, found in zip(part, self._detect_batch(pixels, min_face), strict=True):
+                batch = np.stack([images[i] for i in part])
+                pixels = torch.from_numpy(batch).to(self.device)
+                small = pixels
+                if scale < 1:
+                    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+                    shrunk = np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in batch])
+                    small = torch.from_numpy(shrunk).to(self.device)
+                scale_back = (width / small.shape[2] + height / small.shape[1]) / 2
+                for i, found in zip(part, self._detect_batch(pixels, small, scale_back, min_face), strict=True):
                     results[i] = found
         return results
 
-    def _detect_batch(self, pixels: torch.Tensor, min_face: int) -> list[list[FaceDetection]]:
-        """The cascade on uint8 frames (B, H, W, 3) of one size, contiguous on the device."""
-        frame, boxes = self._propose(pixels, min_face)
+    def _detect_batch(
+        self, pixels: torch.Tensor, small: torch.Tensor, scale_back: float, min_face: int
+    ) -> list[list[FaceDetection]]:
+        """The cascade on uint8 frames (B, H, W, 3) of one size, contiguous on the device.
+
+        P-Net and R-Net see ``small`` (``pixels`` itself unless proposals come from down-scaled
+        frames); their boxes are multiplied by ``scale_back`` before O-Net looks at ``pixels``.
+        """
+        frame, boxes = self._propose(small, min_face)
         if len(boxes):
-            frame, boxes = self._refine(pixels, frame, boxes)
+            frame, boxes = self._refine(small, frame, boxes)
+        if len(boxes) and scale_back != 1.0:
+            boxes = boxes * scale_back
         if len(boxes):
             frame, boxes, scores, landmarks = self._output(pixels, frame, boxes)
         else:
