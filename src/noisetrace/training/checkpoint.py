@@ -1,0 +1,182 @@
+"""The noisetrace checkpoint: safetensors weights + a JSON description, nothing pickled.
+
+A checkpoint is two files side by side::
+
+    best.safetensors   the detector's state dict (tensors only)
+    best.json          what the weights are: the architecture (``detector_config``), the input the model
+                       expects, how to read its output, the training config, the manifest hash, the
+                       code version, the validation metric and step at which it was saved
+
+Loading reads JSON and safetensors only, so a checkpoint from a stranger cannot execute code (unlike
+``torch.load`` of a pickle); the model is rebuilt by registered name through
+:func:`noisetrace.models.create_detector`, never from serialized classes. Lightning's ``last.ckpt``,
+which also holds optimizer state, exists only for ``--resume`` and is itself loaded with
+``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+import noisetrace
+from noisetrace.core.errors import CheckpointError, NoisetraceError
+from noisetrace.core.io import atomic_path, write_json_atomic
+from noisetrace.models import Detector, create_detector, detector_config
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "checkpoint_paths",
+    "load_checkpoint",
+    "read_checkpoint_info",
+    "save_checkpoint",
+]
+
+CHECKPOINT_FORMAT = "noisetrace-detector"
+CHECKPOINT_FORMAT_VERSION = 1
+
+
+def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``(weights, description)`` for a checkpoint named by either file or by the common stem."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in {".safetensors", ".json"} else path
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_description(model: Detector, image_size: int, seq_len: int | None) -> dict[str, Any]:
+    """The input contract, so a user of the checkpoint need not know the training config."""
+    config = detector_config(model)
+    return {
+        "layout": "(B, L, 3, H, W)" if model.is_sequence else "(B, 3, H, W)",
+        "image_size": image_size,
+        "seq_len": seq_len if model.is_sequence else None,
+        "channels": "RGB",
+        "value_range": [0.0, 1.0],
+        "normalization": {
+            "applied_by": "model",
+            "domain": model.domain,
+            "mean": config.get("mean"),
+            "std": config.get("std"),
+            "srm_placement": config.get("srm_placement"),
+        },
+    }
+
+
+def output_description(model: Detector) -> dict[str, Any]:
+    """How logits become the fake score every later stage uses."""
+    rule = "softmax(logits)[:, 1]" if model.num_logits == 2 else "sigmoid(logits)[:, 0]"
+    return {"num_logits": model.num_logits, "score": "P(fake)", "score_from_logits": rule}
+
+
+def save_checkpoint(model: Detector, path: str | os.PathLike[str], info: Mapping[str, Any]) -> Path:
+    """Write ``<stem>.safetensors`` then ``<stem>.json`` (both atomically); return the JSON path.
+
+    ``info`` adds training facts (config, metric, step, …) to the description; the architecture,
+    format and code version are filled in here. The JSON is written last and names the weights'
+    SHA-256, so a description always refers to complete weights.
+    """
+    weights_path, info_path = checkpoint_paths(path)
+    # clone(): safetensors refuses tensors that share storage; contiguous CPU copies never do.
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    with atomic_path(weights_path) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": CHECKPOINT_FORMAT})
+    description = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "weights": weights_path.name,
+        "weights_sha256": _sha256(weights_path),
+        "model": detector_config(model),
+        "output": output_description(model),
+        "code_version": noisetrace.__version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **dict(info),
+    }
+    write_json_atomic(info_path, description)
+    return info_path
+
+
+def read_checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON description of a checkpoint; :class:`CheckpointError` unless it describes a detector."""
+    _, info_path = checkpoint_paths(path)
+    if not info_path.is_file():
+        raise CheckpointError(
+            f"No checkpoint description {info_path}. A noisetrace checkpoint is a .safetensors file with a "
+            ".json beside it, as written by `noisetrace train` into RUN_DIR/checkpoints/."
+        )
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"Cannot read checkpoint description {info_path}: {exc}") from exc
+    if not isinstance(info, dict) or info.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{info_path} does not describe a noisetrace detector (no format {CHECKPOINT_FORMAT!r}).")
+    if info.get("format_version", 0) > CHECKPOINT_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{info_path} has checkpoint format version {info['format_version']}, newer than this noisetrace "
+            f"({noisetrace.__version__}) reads ({CHECKPOINT_FORMAT_VERSION}); upgrade noisetrace."
+        )
+    if not isinstance(info.get("model"), dict) or "name" not in info["model"]:
+        raise CheckpointError(f"{info_path} lacks the architecture ('model' with a detector 'name').")
+    return info
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> tuple[Detector, dict[str, Any]]:
+    """Rebuild the detector a checkpoint describes and load its weights; the model is in eval mode.
+
+    ``path`` may name the ``.safetensors`` file, the ``.json`` file, or their common stem.
+    """
+    info = read_checkpoint_info(path)
+    default_weights, info_path = checkpoint_paths(path)
+    # Only a file name is honoured: a description cannot point the loader outside its own folder.
+    weights_path = info_path.with_name(Path(str(info.get("weights", default_weights.name))).name)
+    if not weights_path.is_file():
+        raise CheckpointError(f"Checkpoint weights {weights_path} are missing (described by {info_path}).")
+    expected_sha = info.get("weights_sha256")
+    if expected_sha is not None and _sha256(weights_path) != expected_sha:
+        raise CheckpointError(
+            f"Checkpoint weights {weights_path} do not match their description {info_path} "
+            "(SHA-256 differs): the two files come from different saves."
+        )
+    try:
+        model = create_detector(**{**info["model"], "pretrained": None})
+    except (NoisetraceError, TypeError) as exc:
+        raise CheckpointError(f"Cannot rebuild the model described by {info_path}: {exc}") from exc
+    try:
+        state = load_file(str(weights_path), device=str(map_location))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"Cannot read checkpoint weights {weights_path}: {exc}") from exc
+    missing, unexpected = _compare_keys(model, state)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"Checkpoint weights {weights_path} do not fit the described {info['model']['name']} model: "
+            f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}."
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # shape mismatches
+        raise CheckpointError(f"Checkpoint weights {weights_path} do not fit the described model: {exc}") from exc
+    return model.to(map_location).eval(), info
+
+
+def _compare_keys(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    expected = set(model.state_dict())
+    return sorted(expected - set(state)), sorted(set(state) - expected)

@@ -1,0 +1,308 @@
+"""``fit(cfg, run_dir)``: one training run, from a resolved config to the best checkpoint.
+
+A run directory holds everything the run produced::
+
+    RUN_DIR/config.yaml                  the resolved config (what --resume re-reads)
+    RUN_DIR/checkpoints/best.safetensors the best weights by the validation monitor, + best.json
+    RUN_DIR/checkpoints/last.ckpt        Lightning's full state (optimizer, scheduler, loops) for --resume
+    RUN_DIR/logs/csv/version_N/          metrics.csv (one version per start or resume)
+    RUN_DIR/logs/tensorboard/version_N/  TensorBoard events
+    RUN_DIR/summary.json                 written when the run completes: metrics and the best checkpoint
+
+Several GPUs: ``trainer.devices=4`` (Lightning starts the processes), or ``torchrun --nproc-per-node 4
+$(which noisetrace) train … trainer.devices=4``; either way training runs under DDP (see ``_strategy``)
+and ``data.batch_size`` is per process.
+
+The split of work follows lightning-hydra-template's ``train(cfg)``: build the data module, the model,
+the callbacks, the loggers and the trainer from the config, fit, and return the metrics and the best
+checkpoint path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.strategies import DDPStrategy, Strategy
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
+
+import noisetrace
+from noisetrace.core.errors import ConfigError, NoisetraceError
+from noisetrace.core.io import write_json_atomic
+from noisetrace.data import FaceDataModule
+from noisetrace.models import Detector, create_detector
+from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCheckpoint
+from noisetrace.training.checkpoint import checkpoint_paths, input_description
+from noisetrace.training.config import TrainConfig, config_diff, config_to_dict, load_config, save_config
+from noisetrace.training.module import DetectorTask
+
+__all__ = ["RESUMABLE_KEYS", "build_model", "fit", "resolve_run_config", "run_paths"]
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+SUMMARY_FILE = "summary.json"
+LAST_CKPT = "last.ckpt"
+BEST_STEM = "best"
+
+# Settings that may change when a run resumes: where and how fast it runs, and how long it goes on.
+RESUMABLE_KEYS = frozenset(
+    {
+        "trainer.accelerator",
+        "trainer.devices",
+        "trainer.num_nodes",
+        "trainer.strategy",
+        "trainer.enable_progress_bar",
+        "trainer.log_every_n_steps",
+        "trainer.max_epochs",
+        "data.num_workers",
+        "checkpoint.every_n_steps",
+    }
+)
+
+
+def run_paths(run_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """The files of a run directory (see the module docstring)."""
+    run_dir = Path(run_dir)
+    checkpoints = run_dir / "checkpoints"
+    return {
+        "config": run_dir / CONFIG_FILE,
+        "summary": run_dir / SUMMARY_FILE,
+        "checkpoints": checkpoints,
+        "last": checkpoints / LAST_CKPT,
+        "best": checkpoint_paths(checkpoints / BEST_STEM)[1],
+        "logs": run_dir / "logs",
+    }
+
+
+def resolve_run_config(
+    run_dir: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    manifest: str | os.PathLike[str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+) -> TrainConfig:
+    """The config of a new run (``config`` + overrides) or of a resumed one (``RUN_DIR/config.yaml``).
+
+    On resume the saved config is the base; overrides may change only :data:`RESUMABLE_KEYS`, so a
+    resumed run is the same experiment. ``manifest`` and ``cache`` become absolute paths.
+    """
+    paths = run_paths(run_dir)
+    settings = {
+        "data.manifest": str(Path(manifest).resolve()) if manifest is not None else None,
+        "data.cache": str(Path(cache).resolve()) if cache is not None else None,
+    }
+    if not resume:
+        if config is None:
+            raise ConfigError("choose a recipe: --config paper-image, --config paper-sequence or --config FILE.yaml")
+        return load_config(config, overrides, settings)
+    if not paths["config"].is_file():
+        raise NoisetraceError(f"Nothing to resume in {run_dir}: {paths['config']} does not exist.")
+    saved = load_config(paths["config"])
+    cfg = load_config(config if config is not None else paths["config"], overrides, settings)
+    changed = {k: v for k, v in config_diff(saved, cfg).items() if k not in RESUMABLE_KEYS}
+    if changed:
+        listed = ", ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in changed.items())
+        raise ConfigError(
+            f"--resume continues the same experiment; these settings differ from {paths['config']}: "
+            f"{listed}. Only {sorted(RESUMABLE_KEYS)} may change. Start a new run directory instead."
+        )
+    return cfg
+
+
+def _on_cuda(cfg: TrainConfig) -> bool:
+    accelerator = cfg.trainer.accelerator
+    return accelerator in {"auto", "gpu", "cuda"} and torch.cuda.is_available()
+
+
+def _precision(cfg: TrainConfig) -> str:
+    if cfg.trainer.precision != "auto":
+        if "bf16" in cfg.trainer.precision and not _on_cuda(cfg):
+            log.warning("bf16 on CPU runs far slower than float32 on CPUs without native bf16")
+        return cfg.trainer.precision
+    if not _on_cuda(cfg):
+        return "32-true"
+    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def _strategy(cfg: TrainConfig) -> str | Strategy:
+    """DDP when several processes train (``devices`` > 1, several nodes, or a ``torchrun`` launch).
+
+    During the frozen warm-up the backbone's parameters get no gradient, which plain DDP treats as an
+    error ("Expected to have finished reduction…"); ``find_unused_parameters=True`` lets it skip them,
+    at the cost of one extra graph traversal per step. ``ddp`` asked for by name gets the same setting;
+    any other named strategy is passed to Lightning as it is.
+    """
+    devices = str(cfg.trainer.devices)
+    several = (
+        cfg.trainer.num_nodes > 1
+        or int(os.environ.get("WORLD_SIZE", "1")) > 1
+        or devices in {"auto", "-1"}
+        or (devices.isdigit() and int(devices) > 1)
+        or "," in devices
+    )
+    if cfg.trainer.strategy == "ddp" or (cfg.trainer.strategy == "auto" and several):
+        return DDPStrategy(find_unused_parameters=cfg.optim.frozen_epochs > 0)
+    return cfg.trainer.strategy
+
+
+def _num_workers(cfg: TrainConfig) -> int:
+    """``data.num_workers``, with ``auto`` resolved (see :class:`~noisetrace.training.config.DataConfig`)."""
+    if cfg.data.num_workers != "auto":
+        return int(cfg.data.num_workers)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not _on_cuda(cfg):
+        return min(2, cores)
+    devices = str(cfg.trainer.devices)
+    local = int(devices) if devices.isdigit() and int(devices) > 0 else torch.cuda.device_count()
+    return max(1, min(16, cores // max(1, local)))
+
+
+def _loggers(logs: Path) -> list[Logger]:
+    loggers: list[Logger] = [CSVLogger(logs, name="csv")]
+    try:
+        loggers.append(TensorBoardLogger(logs, name="tensorboard", default_hp_metric=False))
+    except ModuleNotFoundError:
+        log.warning("tensorboard is not installed; logging to CSV only (pip install tensorboard)")
+    return loggers
+
+
+def build_model(cfg: TrainConfig, *, pretrained: bool = True) -> Detector:
+    """The detector of ``cfg.model``; ``pretrained=False`` skips the ImageNet weights (a resume
+    restores every weight from ``last.ckpt``, so the original weights file need not be present)."""
+    m = cfg.model
+    return create_detector(
+        m.name,
+        domain=m.domain,
+        num_logits=cfg.num_logits,
+        backbone=m.backbone,
+        pretrained=m.pretrained if pretrained else None,
+        lstm_hidden=m.lstm_hidden,
+        srm_truncation=m.srm_truncation,
+    )
+
+
+def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = False) -> dict[str, Any]:
+    """Train ``cfg`` into ``run_dir``; with ``resume``, continue from ``RUN_DIR/checkpoints/last.ckpt``.
+
+    Returns the final metrics (``val/auc``, ``val/acc``, ``val/loss``, ``train/loss_epoch``), the best
+    checkpoint (path, score, step), the number of optimizer steps, and ``start_step``: the step
+    training started from (0, or the step restored from ``last.ckpt``).
+    """
+    paths = run_paths(run_dir)
+    if resume and not paths["last"].is_file():
+        raise NoisetraceError(f"Nothing to resume: {paths['last']} does not exist (the run saved no checkpoint yet).")
+    if not resume and paths["last"].exists():
+        raise NoisetraceError(
+            f"{run_dir} already holds a run ({paths['last']}). Pass --resume to continue it, or choose a new -o."
+        )
+    if cfg.data.manifest is None or cfg.data.cache is None:
+        raise ConfigError("training needs a manifest and a face cache: --manifest M --cache C")
+
+    # Lightning's seeding also derives distinct, reproducible seeds for every loader worker.
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_model(cfg, pretrained=not resume)
+    data = FaceDataModule(
+        cfg.data.manifest,
+        cfg.data.cache,
+        seq_len=cfg.data.seq_len if model.is_sequence else None,
+        image_size=cfg.data.image_size,
+        batch_size=cfg.data.batch_size,
+        num_workers=_num_workers(cfg),
+        hflip=cfg.data.hflip,
+    )
+    weights = data.class_weights() if cfg.loss.class_weights == "auto" else (1.0, 1.0)
+    log.info("class weights: real %.4f, fake %.4f (loss.class_weights=%s)", *weights, cfg.loss.class_weights)
+    channels_last = _on_cuda(cfg) if cfg.trainer.channels_last == "auto" else bool(cfg.trainer.channels_last)
+    task = DetectorTask(
+        model,
+        class_weights=weights,
+        lr=cfg.optim.lr,
+        weight_decay=cfg.optim.weight_decay,
+        lr_step_size=cfg.optim.lr_step_size,
+        lr_gamma=cfg.optim.lr_gamma,
+        channels_last=channels_last,
+    )
+    manifest_hash = data.manifest_hash
+
+    def describe() -> dict[str, Any]:
+        return {
+            "input": input_description(model, cfg.data.image_size, cfg.data.seq_len),
+            "training": config_to_dict(cfg),
+            "class_weights": list(weights),
+            "manifest_hash": manifest_hash,
+        }
+
+    best = BestCheckpoint(paths["best"], cfg.checkpoint.monitor, cfg.checkpoint.mode, describe)
+    start = _StartStep()
+    callbacks: list[Callback] = [
+        LastCheckpoint(paths["last"], cfg.checkpoint.every_n_steps),
+        best,
+        LearningRateMonitor(logging_interval="step"),
+        start,
+    ]
+    if cfg.optim.frozen_epochs > 0:
+        callbacks.insert(0, BackboneWarmup(cfg.optim.frozen_epochs, cfg.optim.frozen_batchnorm))
+    try:
+        trainer = L.Trainer(
+            default_root_dir=run_dir,
+            accelerator=cfg.trainer.accelerator,
+            devices=cfg.trainer.devices,
+            num_nodes=cfg.trainer.num_nodes,
+            strategy=_strategy(cfg),
+            precision=_precision(cfg),  # type: ignore[arg-type]
+            max_epochs=cfg.trainer.max_epochs,
+            accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,
+            gradient_clip_val=cfg.trainer.gradient_clip_val,
+            limit_train_batches=cfg.trainer.limit_train_batches,
+            limit_val_batches=cfg.trainer.limit_val_batches,
+            log_every_n_steps=cfg.trainer.log_every_n_steps,
+            deterministic=cfg.trainer.deterministic,
+            enable_progress_bar=cfg.trainer.enable_progress_bar,
+            enable_checkpointing=False,  # our callbacks write the checkpoints
+            enable_model_summary=False,
+            logger=_loggers(paths["logs"]),
+            callbacks=callbacks,
+        )
+    except (MisconfigurationException, ValueError) as exc:
+        raise ConfigError(f"invalid trainer settings: {exc}") from exc
+
+    if trainer.is_global_zero:
+        save_config(cfg, paths["config"])
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"config": config_to_dict(cfg), "code_version": noisetrace.__version__})
+    trainer.fit(task, datamodule=data, ckpt_path=paths["last"] if resume else None, weights_only=True)
+
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    result: dict[str, Any] = {
+        "metrics": metrics,
+        "best_checkpoint": str(paths["best"]) if paths["best"].is_file() else None,
+        "best_score": best.best_score if best.best_step >= 0 else None,
+        "best_step": best.best_step if best.best_step >= 0 else None,
+        "monitor": cfg.checkpoint.monitor,
+        "global_step": trainer.global_step,
+        "epochs": trainer.current_epoch,
+        "start_step": start.step,
+        "run_dir": str(Path(run_dir)),
+        "global_rank": trainer.global_rank,
+    }
+    if trainer.is_global_zero:
+        write_json_atomic(paths["summary"], result)
+    return result
+
+
+class _StartStep(Callback):
+    """Records the optimizer step training (re)started from, after Lightning restored ``last.ckpt``."""
+
+    step = 0
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.step = trainer.global_step
