@@ -62,3 +62,25 @@ def write_test_video(
 def video_writer():
     """The :func:`write_test_video` helper, as a fixture so test modules need no imports from conftest."""
     return write_test_video
+
+
+def write_cached_video(root: Path, uid: str, frames: list, score: float | None = None) -> None:
+    """A face-cache folder in the real format; a ``None`` frame is a decoded frame without a face."""
+    from noisetrace.core.io import atomic_directory, write_json_atomic
+    from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
+
+    records = []
+    with atomic_directory(root / uid) as folder:
+        for index, rgb in enumerate(frames):
+            if rgb is None:
+                records.append(FrameRecord(index=index, file=None, reason="no_face"))
+                continue
+            write_crop(folder / crop_filename(index), rgb)
+            records.append(FrameRecord(index=index, file=crop_filename(index), score=score))
+        write_json_atomic(folder / META_FILE, VideoFaces(uid, {}, {}, {}, records).to_json())
+
+
+@pytest.fixture(scope="session")
+def cache_writer():
+    """The :func:`write_cached_video` helper, for tests that need a face cache without extraction."""
+    return write_cached_video

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from noisetrace.core.errors import NoisetraceError
-from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.data import (
     FaceDataModule,
     FrameDataset,
@@ -21,28 +20,12 @@ from noisetrace.data import (
 )
 from noisetrace.faces.cache import (
     EXCLUSIONS_FILE,
-    META_FILE,
     FaceCache,
     FrameRecord,
     VideoFaces,
     crop_filename,
     read_crop,
-    write_crop,
 )
-
-
-def write_video(root: Path, uid: str, frames: list[np.ndarray | None]) -> None:
-    """A cache folder in the real format; ``None`` is a decoded frame without a face."""
-    records = []
-    with atomic_directory(root / uid) as folder:
-        for index, rgb in enumerate(frames):
-            if rgb is None:
-                records.append(FrameRecord(index=index, file=None, reason="no_face"))
-                continue
-            write_crop(folder / crop_filename(index), rgb)
-            records.append(FrameRecord(index=index, file=crop_filename(index), score=0.99))
-        meta = VideoFaces(uid=uid, source={}, detector={}, crop={}, frames=records)
-        write_json_atomic(folder / META_FILE, meta.to_json())
 
 
 def manifest_rows(specs: list[tuple[str, int, str]]) -> pd.DataFrame:
@@ -73,7 +56,7 @@ def coded_frame(video: int, frame: int, size: int = 16) -> np.ndarray:
 
 
 @pytest.fixture
-def small_cache(tmp_path: Path) -> tuple[pd.DataFrame, Path]:
+def small_cache(tmp_path: Path, cache_writer) -> tuple[pd.DataFrame, Path]:
     """train: 2 real + 2 fake, one real with frames 3 and 4 faceless; val: 1 + 1; test: 1 + 1;
     an excluded train video and a train video that has no crops."""
     cache = tmp_path / "faces"
@@ -95,7 +78,7 @@ def small_cache(tmp_path: Path) -> tuple[pd.DataFrame, Path]:
         frames: list[np.ndarray | None] = [coded_frame(number, f) for f in range(12)]
         if uid == "tr-real-1":
             frames[3] = frames[4] = None
-        write_video(cache, uid, frames)
+        cache_writer(cache, uid, frames, score=0.99)
     (cache / EXCLUSIONS_FILE).write_text("# rejected in review\ntr-fake-excluded\n")
     return manifest_rows(specs), cache
 
@@ -148,9 +131,9 @@ def test_class_weights_follow_the_formula():
         class_weights([1, 1, 1])
 
 
-def test_frames_load_losslessly_as_unit_float_tensors(shared_data, tmp_path):
+def test_frames_load_losslessly_as_unit_float_tensors(shared_data, tmp_path, cache_writer):
     crop = read_crop(shared_data / "images" / "neuralchen__SimSwap__crop224_cage.jpg")
-    write_video(tmp_path, "v", [crop])
+    cache_writer(tmp_path, "v", [crop], score=0.99)
     index = index_split(manifest_rows([("v", 0, "train")]), FaceCache(tmp_path), "train")
     x, label = FrameDataset(index.items, image_size=224)[0]
     assert x.shape == (3, 224, 224) and x.dtype == torch.float32 and label == 0

@@ -20,10 +20,8 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.core.manifest import write_manifest
 from noisetrace.data import FaceDataModule
-from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
 from noisetrace.training import fake_scores, fit, load_checkpoint, load_config
 
 # Tight face crops of 23 different people (some photos in ../shared/data show the same person twice;
@@ -71,18 +69,8 @@ def blend_manipulation(frame: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.clip(pixels * (1 - mask) + swapped * mask, 0, 255).astype(np.uint8)
 
 
-def write_video(root: Path, uid: str, frames: list[np.ndarray]) -> None:
-    with atomic_directory(root / uid) as folder:
-        records = []
-        for index, rgb in enumerate(frames):
-            write_crop(folder / crop_filename(index), rgb)
-            records.append(FrameRecord(index=index, file=crop_filename(index)))
-        meta = VideoFaces(uid=uid, source={}, detector={}, crop={}, frames=records)
-        write_json_atomic(folder / META_FILE, meta.to_json())
-
-
 @pytest.fixture(scope="module")
-def blended_faces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def blended_faces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory, cache_writer) -> tuple[Path, Path]:
     """(manifest, cache): 16 training and 7 validation identities, one real and one fake video each."""
     root = tmp_path_factory.mktemp("blended")
     rng = np.random.default_rng(0)
@@ -98,7 +86,7 @@ def blended_faces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
         split = "val" if number % 3 == 2 else "train"
         for label, frames in ((0, real), (1, fake)):
             uid = f"id{number:02d}-{'blend' if label else 'original'}"
-            write_video(root / "cache", uid, frames)
+            cache_writer(root / "cache", uid, frames)
             rows.append(
                 {"uid": uid, "dataset": "folder", "method": "blend" if label else "original", "label": label,
                  "video_id": uid, "target_id": f"id{number:02d}", "source_id": "", "identity": f"id{number:02d}",

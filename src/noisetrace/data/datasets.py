@@ -192,55 +192,50 @@ def class_weights(labels: Sequence[int]) -> tuple[float, float]:
     return (total / (2 * counts[0]), total / (2 * counts[1]))
 
 
-class FrameDataset(Dataset[tuple[torch.Tensor, int]]):
+class _CropItems(Dataset[tuple[torch.Tensor, int]]):
+    """What frame and sequence datasets share: their items, the crop size, flipping and pixel type."""
+
+    def __init__(
+        self,
+        items: Sequence[FrameItem] | Sequence[SequenceItem],
+        image_size: int = 224,
+        hflip: float = 0.0,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.items = list(items)
+        self.image_size = image_size
+        self.hflip = hflip
+        self.dtype = dtype
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _draw_flip(self) -> bool:
+        return self.hflip > 0 and bool(torch.rand(()) < self.hflip)
+
+
+class FrameDataset(_CropItems):
     """Face crops as ``((3, S, S) tensor, label)``; ``items[i]`` says which crop item ``i`` is.
 
     Pixels are float32 in ``[0, 1]``, or uint8 with ``dtype=torch.uint8`` (converted later by
     :func:`noisetrace.data.to_unit_float`, e.g. on the GPU).
     """
 
-    def __init__(
-        self,
-        items: Sequence[FrameItem],
-        image_size: int = 224,
-        hflip: float = 0.0,
-        dtype: torch.dtype = torch.float32,
-    ) -> None:
-        self.items = list(items)
-        self.image_size = image_size
-        self.hflip = hflip
-        self.dtype = dtype
-
-    def __len__(self) -> int:
-        return len(self.items)
+    items: list[FrameItem]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         item = self.items[index]
-        flip = self.hflip > 0 and bool(torch.rand(()) < self.hflip)
-        return load_face(item.path, self.image_size, flip, self.dtype), item.label
+        return load_face(item.path, self.image_size, self._draw_flip(), self.dtype), item.label
 
 
-class SequenceDataset(Dataset[tuple[torch.Tensor, int]]):
+class SequenceDataset(_CropItems):
     """Windows as ``((L, 3, S, S) tensor, label)``, pixels as in :class:`FrameDataset`; one flip
     decision per window, so the frames of a sequence stay spatially consistent with each other."""
 
-    def __init__(
-        self,
-        items: Sequence[SequenceItem],
-        image_size: int = 224,
-        hflip: float = 0.0,
-        dtype: torch.dtype = torch.float32,
-    ) -> None:
-        self.items = list(items)
-        self.image_size = image_size
-        self.hflip = hflip
-        self.dtype = dtype
-
-    def __len__(self) -> int:
-        return len(self.items)
+    items: list[SequenceItem]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         item = self.items[index]
-        flip = self.hflip > 0 and bool(torch.rand(()) < self.hflip)
+        flip = self._draw_flip()
         frames = [load_face(path, self.image_size, flip, self.dtype) for path in item.paths]
         return torch.stack(frames), item.label
