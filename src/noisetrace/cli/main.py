@@ -26,12 +26,14 @@ def _register() -> None:
     from noisetrace.cli import demo as demo_cli
     from noisetrace.cli import extract as extract_cli
     from noisetrace.cli import index as index_cli
+    from noisetrace.cli import synth as synth_cli
     from noisetrace.cli import train as train_cli
 
     app.command("index")(index_cli.index)
     app.command("extract")(extract_cli.extract)
     app.command("review")(extract_cli.review)
     app.command("train")(train_cli.train)
+    app.command("synth")(synth_cli.synth)
     app.command("demo")(demo_cli.demo)
 
 
