@@ -17,7 +17,7 @@ import pytest
 
 from noisetrace.core.manifest import make_uid, validate_manifest, write_manifest
 from noisetrace.faces.cache import FaceCache, read_crop
-from noisetrace.faces.extract import ExtractSettings, extract_manifest
+from noisetrace.faces.extract import ExtractSettings, extract_manifest, select_shard
 from noisetrace.faces.video import read_frames
 
 
@@ -211,3 +211,25 @@ def test_kill_during_extract_then_rerun_completes(tmp_path, shared_data):
     assert not list(cache_root.glob(".*.partial"))
     for uid in cache.uids():
         assert len(cache.crop_paths(uid)) == 40
+
+
+def test_shards_are_disjoint_and_cover_every_video():
+    uids = [f"u{i}" for i in range(10)]
+    shards = [select_shard(uids, (i, 3)) for i in range(3)]
+    assert sorted(uid for shard in shards for uid in shard) == sorted(uids)
+    assert all(not set(shards[i]) & set(shards[j]) for i in range(3) for j in range(i + 1, 3))
+
+
+def test_workers_and_shards_give_the_same_cache_as_one_process(tmp_path, shared_data):
+    videos = {f"w{i}": shared_data / "samples" / "ffpp_c23_original_000.mp4" for i in range(3)}
+    manifest, settings = folder_manifest(videos), ExtractSettings(frames=6)
+    extract_manifest(manifest, tmp_path / "parallel", settings, workers=2)
+    for shard in range(2):
+        extract_manifest(manifest, tmp_path / "sharded", settings, shard=(shard, 2))
+    parallel, sharded = FaceCache(tmp_path / "parallel"), FaceCache(tmp_path / "sharded")
+    assert parallel.uids() == sharded.uids() == sorted(uid_of(n) for n in videos)
+    for uid in parallel.uids():
+        pairs = zip(parallel.crop_paths(uid), sharded.crop_paths(uid), strict=True)
+        assert all(a.read_bytes() == b.read_bytes() for (_, a), (_, b) in pairs)
+    report = pd.read_csv(tmp_path / "sharded" / "extract_report.csv")
+    assert set(report["status"]) == {"ok"}
