@@ -144,9 +144,15 @@ class Method(ABC):
     def sample_params(self, rng: np.random.Generator, target: Clip, source: Clip | None) -> dict[str, Any]:
         """Per-video parameters (JSON-serialisable), drawn once so a fake is temporally coherent."""
 
-    @abstractmethod
     def frame_mask(self, index: int, target: Clip, params: dict[str, Any], rng: np.random.Generator) -> FrameMask:
-        """The mask of frame ``index`` (a face is present there)."""
+        """The mask of frame ``index`` (a face is present there).
+
+        By default the ``params`` face shape on this frame's landmarks, feathered by a fraction of the
+        face size, at ``params["opacity"]`` (1 when absent); methods with other regions override it.
+        """
+        landmarks = target.track.landmarks[index]
+        feather = _round(params["feather_fraction"] * masks.face_size(landmarks), 2)
+        return FrameMask([masks.shape_polygon(_shape(params), landmarks)], feather, params.get("opacity", 1.0))
 
     @abstractmethod
     def render(
@@ -274,11 +280,6 @@ class Swap(Method):
             "source_start": int(rng.integers(len(source.track.valid_indices))),
         }
 
-    def frame_mask(self, index: int, target: Clip, params: dict[str, Any], rng: np.random.Generator) -> FrameMask:
-        landmarks = target.track.landmarks[index]
-        feather = _round(params["feather_fraction"] * masks.face_size(landmarks), 2)
-        return FrameMask([masks.shape_polygon(_shape(params), landmarks)], feather, 1.0)
-
     def render(
         self,
         index: int,
@@ -388,11 +389,6 @@ class SelfBlend(Method):
             },
         }
 
-    def frame_mask(self, index: int, target: Clip, params: dict[str, Any], rng: np.random.Generator) -> FrameMask:
-        landmarks = target.track.landmarks[index]
-        feather = _round(params["feather_fraction"] * masks.face_size(landmarks), 2)
-        return FrameMask([masks.shape_polygon(_shape(params), landmarks)], feather, params["opacity"])
-
     def render(
         self,
         index: int,
@@ -432,11 +428,6 @@ class Resample(Method):
             "mask_scale": [_round(rng.uniform(0.9, 1.05)), _round(rng.uniform(0.9, 1.05))],
             "feather_fraction": _round(rng.uniform(0.05, 0.12)),
         }
-
-    def frame_mask(self, index: int, target: Clip, params: dict[str, Any], rng: np.random.Generator) -> FrameMask:
-        landmarks = target.track.landmarks[index]
-        feather = _round(params["feather_fraction"] * masks.face_size(landmarks), 2)
-        return FrameMask([masks.shape_polygon(_shape(params), landmarks)], feather, 1.0)
 
     def render(
         self,
