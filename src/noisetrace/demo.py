@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import write_json_atomic
 from noisetrace.core.manifest import write_manifest
 from noisetrace.datasets import build_manifest, split_report_path
-from noisetrace.datasets.folder import list_videos
+from noisetrace.datasets.folder import LayoutWarning, list_videos
 from noisetrace.faces.extract import ExtractSettings, VideoResult, extract_manifest
 from noisetrace.faces.review import write_review_sheet
 
@@ -78,7 +79,9 @@ def run_demo(output: str | os.PathLike[str], videos: str | os.PathLike[str] | No
         if not sources:
             raise NoisetraceError(f"No video files (.mp4 .avi .mov .mkv .webm) under {folder}.")
     root = _layout(sources, output / "videos")
-    manifest, report = build_manifest(root, "folder", split="paper", seed=0)
+    with warnings.catch_warnings():  # a tree of real videos only is what the demo means to index
+        warnings.simplefilter("ignore", LayoutWarning)
+        manifest, report = build_manifest(root, "folder", split="paper", seed=0)
     manifest_path = write_manifest(manifest, output / "manifest.csv")
     write_json_atomic(split_report_path(manifest_path), report.to_dict())
     cache = output / "faces"
