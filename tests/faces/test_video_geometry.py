@@ -92,3 +92,20 @@ def test_subject_is_the_persistent_large_face_not_a_brief_larger_one():
     subject = select_subject(boxes, scores)
     assert set(subject) == set(range(20)) - {7}
     assert all(subject[f] == 1 for f in subject)
+
+
+def test_rotation_metadata_turns_frames_upright(tmp_path, video_writer):
+    """A phone-style file: pixels stored landscape, the track header says "display rotated 90° clockwise"."""
+    import struct
+
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:, :32] = 255  # left half white
+    path = video_writer(tmp_path / "stored.mp4", [image] * 3)
+    data = bytearray(path.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 40  # the 3×3 display matrix inside the track header box
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    rotated = tmp_path / "rotated.mp4"
+    rotated.write_bytes(bytes(data))
+    frame = read_frames(rotated, 1)[0]
+    assert frame.shape == (64, 32, 3)  # portrait, as a player shows it
+    assert frame[:24].min() > 200 and frame[40:].max() < 50  # the left half turned to the top
