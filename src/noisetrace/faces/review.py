@@ -89,6 +89,7 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>noisetrace fa
 body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse}}
 td{{border-top:1px solid #ccc;padding:4px;vertical-align:top}}
 figure{{display:inline-block;margin:2px;text-align:center}}
+td.crops{{white-space:nowrap}}
 figcaption{{font-size:10px;color:#555}} .flag{{display:block;color:#b00;font-size:12px}} .overview{{max-width:160px}}
 </style></head><body>
 <h1>Face crops to review</h1>
