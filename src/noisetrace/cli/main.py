@@ -24,6 +24,7 @@ def _root() -> None:
 
 def _register() -> None:
     from noisetrace.cli import demo as demo_cli
+    from noisetrace.cli import evaluate as evaluate_cli
     from noisetrace.cli import extract as extract_cli
     from noisetrace.cli import index as index_cli
     from noisetrace.cli import synth as synth_cli
@@ -34,6 +35,7 @@ def _register() -> None:
     app.command("review")(extract_cli.review)
     app.command("train")(train_cli.train)
     app.command("synth")(synth_cli.synth)
+    app.command("evaluate")(evaluate_cli.evaluate)
     app.command("demo")(demo_cli.demo)
 
 
