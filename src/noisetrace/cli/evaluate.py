@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from noisetrace.cli._common import user_errors_exit
+from noisetrace.core.io import write_json_atomic
+from noisetrace.core.manifest import read_manifest
+from noisetrace.data import PAPER_TEST_VIDEOS, TestSetSpec, parse_methods, select_test_set
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
 from noisetrace.evaluation.predictions import evaluate_predictions
+from noisetrace.faces.cache import FaceCache
 from noisetrace.training.checkpoint import read_checkpoint_info
 from noisetrace.training.inference import predict_split
 
@@ -56,6 +61,18 @@ def evaluate(
     cache: Annotated[Path, typer.Option("--cache", help="Face cache written by `noisetrace extract`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for predictions.csv and metrics.json.")],
     split: Annotated[str, typer.Option(help="Manifest split to score.")] = "test",
+    test_set: Annotated[
+        str | None,
+        typer.Option(
+            "--test-set",
+            help="Balanced generalization set from the split: fake methods as DATASET/METHOD[,...] "
+            "(e.g. ffpp/Deepfakes, dfo/*), N of them + N real videos of the same datasets, seeded.",
+        ),
+    ] = None,
+    test_videos: Annotated[
+        int, typer.Option(help="Videos per class in --test-set (the paper: 150); 0 keeps all, unbalanced.")
+    ] = PAPER_TEST_VIDEOS,
+    test_seed: Annotated[int, typer.Option(help="Seed of the --test-set draw (recorded in testset.json).")] = 0,
     rule: Annotated[str, typer.Option(help=f"Video aggregation rule: {', '.join(AGGREGATION_RULES)}.")] = "mean",
     threshold: Annotated[float, typer.Option(help="Predict fake when P(fake) >= threshold.")] = 0.5,
     device: Annotated[str, typer.Option(help="Torch device, e.g. cpu or cuda.")] = "cpu",
@@ -67,12 +84,25 @@ def evaluate(
     """Evaluate a detector on one split: frame (or sequence) and video-level metrics with bootstrap CIs.
 
     Example: noisetrace evaluate runs/rgb/checkpoints/best.json -m manifest.parquet --cache faces -o eval/rgb
+
+    Generalization test as in the paper (150 Deepfakes + 150 real test videos):
+    noisetrace evaluate CKPT -m manifest.parquet --cache faces -o eval/df --test-set ffpp/Deepfakes
     """
     if rule not in AGGREGATION_RULES:
         raise typer.BadParameter(f"rule must be one of {list(AGGREGATION_RULES)}, got {rule!r}", param_hint="--rule")
+    rows: Path | pd.DataFrame = manifest
+    settings: dict[str, Any] = {"checkpoint": str(checkpoint), "manifest": str(manifest), "cache": str(cache)}
+    if test_set is not None:
+        spec = TestSetSpec(parse_methods(test_set), n=test_videos or None, seed=test_seed, split=split)
+        drawn = select_test_set(read_manifest(manifest), spec, FaceCache(cache).usable_uids())
+        for warning in drawn.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        write_json_atomic(output / "testset.json", drawn.describe())
+        rows, split = drawn.rows, "test"
+        settings["test_set"] = spec.to_dict()
     predictions = predict_split(
         checkpoint,
-        manifest,
+        rows,
         cache,
         output / "predictions.csv",
         split=split,
@@ -82,13 +112,7 @@ def evaluate(
     )
     described = read_checkpoint_info(checkpoint).get("input") or {}
     item_name = "sequence" if described.get("seq_len") else "frame"
-    settings = {
-        "checkpoint": str(checkpoint),
-        "manifest": str(manifest),
-        "cache": str(cache),
-        "split": split,
-        "unit": item_name,
-    }
+    settings.update(split=split, unit=item_name)
     result = evaluate_predictions(
         predictions,
         rule=rule,

@@ -117,8 +117,10 @@ def id_spaces(dataset: str, method: str, video_id: str) -> tuple[str, str]:
     return dataset, dataset
 
 
-def _nodes(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """``space:id`` of every row's target and source (``""`` where the source is unknown)."""
+def person_ids(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``space:id`` of every row's target and source (``""`` where the source is unknown): the people a
+    video shows, comparable across datasets (a DF-1.0 target is an FF++ person, a Celeb-DF ``id0`` is
+    not an FF++ ``000``)."""
     targets, sources = [], []
     for dataset, method, video_id, target, source in zip(
         frame["dataset"],
@@ -169,7 +171,7 @@ def identity_groups(
     """The split group of every row, and per id space what the grouping found (module docstring)."""
     if not 0 < max_component_share <= 1:
         raise ConfigError(f"max_component_share must be in (0, 1]; got {max_component_share}")
-    targets, sources = _nodes(frame)
+    targets, sources = person_ids(frame)
     sets = _UnionFind()
     for target, source in zip(targets, sources, strict=True):
         sets.find(target)
@@ -266,7 +268,7 @@ def _achieved(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 def _leak_flags(frame: pd.DataFrame) -> pd.DataFrame:
     """Per row: a val/test fake; …whose donor is known; …whose donor face is seen in train."""
-    targets, sources = _nodes(frame)
+    targets, sources = person_ids(frame)
     in_train = frame["split"] == "train"
     train_faces = set(targets[in_train]) | set(sources[in_train & (sources != "")])
     evaluated = (frame["label"] == 1) & frame["split"].isin(["val", "test"])
@@ -369,7 +371,7 @@ def _celebdf_official(
     out.loc[test_index, "split"] = "test"
     rest = celeb & ~out.index.isin(test_index)
     if rest.any():
-        targets, _ = _nodes(out[rest])
+        targets, _ = person_ids(out[rest])
         fractions = {"train": 1 - val_fraction, "val": val_fraction, "test": 0.0}
         out.loc[rest, "split"] = targets.map(_assign(targets, _strata(out[rest]), fractions, rng))
 
@@ -394,7 +396,7 @@ def official_split(
         raise ConfigError(f"val_fraction must be in [0, 1); got {val_fraction}")
     out = frame.reset_index(drop=True).copy()
     out["split"] = UNASSIGNED
-    spaces = _nodes(out)[0].map(_space)
+    spaces = person_ids(out)[0].map(_space)
 
     in_ffpp_space = spaces == "ffpp"
     out.loc[in_ffpp_space, "split"] = out.loc[in_ffpp_space, "target_id"].map(load_ffpp_official()).fillna(UNASSIGNED)

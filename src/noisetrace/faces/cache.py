@@ -149,6 +149,10 @@ class FaceCache:
         """uids a reviewer rejected; later stages skip them."""
         return read_exclusions(self.root / EXCLUSIONS_FILE)
 
+    def usable_uids(self) -> set[str]:
+        """Videos a later stage can score: complete in the cache and not excluded by a reviewer."""
+        return set(self.uids()) - self.exclusions()
+
 
 def read_exclusions(path: str | os.PathLike[str]) -> set[str]:
     """Parse an exclusion list: one uid per line, blank lines and ``#`` comments ignored."""

@@ -21,7 +21,13 @@ from noisetrace.models.detector import (
     freeze_backbone,
 )
 from noisetrace.models.layers import SRM_KERNEL_NAMES, SRM_KERNELS, SRMConv2d
-from noisetrace.models.registry import create_detector, detector_config, list_detectors, register_detector
+from noisetrace.models.registry import (
+    create_detector,
+    detector_config,
+    is_sequence_detector,
+    list_detectors,
+    register_detector,
+)
 from noisetrace.models.weights import LoadReport, find_local_weights, load_backbone_weights
 from noisetrace.models.xception import FrameDetector
 from noisetrace.models.xception_lstm import SequenceDetector
@@ -43,6 +49,7 @@ __all__ = [
     "detector_config",
     "find_local_weights",
     "freeze_backbone",
+    "is_sequence_detector",
     "list_detectors",
     "load_backbone_weights",
     "register_detector",

@@ -20,7 +20,7 @@ from noisetrace.core.errors import ConfigError
 from noisetrace.models.detector import Detector, DetectorSpec, InputNormalization
 from noisetrace.models.weights import PRETRAINED_AUTO, load_backbone_weights, resolve_weights
 
-__all__ = ["create_detector", "detector_config", "list_detectors", "register_detector"]
+__all__ = ["create_detector", "detector_config", "is_sequence_detector", "list_detectors", "register_detector"]
 
 DetectorT = TypeVar("DetectorT", bound=type[Detector])
 
@@ -42,6 +42,13 @@ def register_detector(name: str) -> Callable[[DetectorT], DetectorT]:
 def list_detectors() -> list[str]:
     """Registered detector names, sorted (the CLI's choices and the tests' parametrization)."""
     return sorted(_DETECTORS)
+
+
+def is_sequence_detector(name: str) -> bool:
+    """Whether the detector registered as ``name`` classifies sequences of frames (without building it)."""
+    if name not in _DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; registered: {list_detectors()}")
+    return _DETECTORS[name].is_sequence
 
 
 def create_detector(

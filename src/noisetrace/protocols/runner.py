@@ -1,0 +1,292 @@
+"""Run a grid: dataset folders → manifest → face crops → one training per run key → every cell's metrics.
+
+The output folder holds everything, and every step is resumable::
+
+    OUT/spec.yaml                 the spec that was run (what ``noisetrace report OUT`` lays out)
+    OUT/manifest.parquet          the joint index and its identity split, built once (+ .split.json)
+    OUT/runs/<run>/key.json       what the run is: sets, resolved config, hash of its videos
+    OUT/runs/<run>/manifest.csv   its train/val videos; the rest is a `noisetrace train` run dir
+    OUT/cells/<row>/<column>-s<seed>/testset.json, predictions.csv, metrics.json
+    OUT/results.csv               one line per finished cell (rewritten at the end of every call)
+    OUT/events.jsonl              one line per training started or resumed, and per cell evaluated
+
+Why it resumes: a run with ``summary.json`` is finished and never retrained; a run killed after its
+first checkpoint continues from ``last.ckpt``; a run killed before it starts over. A cell with
+``metrics.json`` is finished; predictions and metrics are written atomically, so a killed cell is
+redone whole. Several GPUs: start one process per GPU with ``--shard i/n``; each takes every n-th
+run (and that run's cells), and the output folder is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from noisetrace.core.device import resolve_device
+from noisetrace.core.errors import ConfigError, NoisetraceError
+from noisetrace.core.io import write_json_atomic, write_text_atomic
+from noisetrace.core.manifest import read_manifest, write_manifest
+from noisetrace.data.testsets import select_test_set
+from noisetrace.datasets import build_joint_manifest, split_report_path
+from noisetrace.datasets.splits import PAPER_FRACTIONS
+from noisetrace.evaluation.predictions import evaluate_predictions
+from noisetrace.faces.cache import FaceCache
+from noisetrace.faces.extract import ExtractSettings, extract_manifest, select_shard
+from noisetrace.models import is_sequence_detector
+from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, identity_leaks, plan_grid
+from noisetrace.protocols.spec import ProtocolSpec, parse_spec, read_spec_text
+from noisetrace.training.fit import fit, run_paths
+from noisetrace.training.inference import predict_split
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "GridSettings",
+    "build_grid_manifest",
+    "collect_results",
+    "load_run_spec",
+    "plan_summary",
+    "run_grid",
+]
+
+log = logging.getLogger(__name__)
+
+SPEC_FILE = "spec.yaml"
+MANIFEST_FILE = "manifest.parquet"
+RESULTS_FILE = "results.csv"
+EVENTS_FILE = "events.jsonl"
+RESULT_COLUMNS = (
+    "row", "column", "seed", "train", "test", "metric", "level", "value", "low", "high",
+    "n_videos", "n_items", "paper", "run", "cell",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    """Everything about *how* a grid runs; none of it changes a number (except ``n_resamples``'s CIs)."""
+
+    overrides: tuple[str, ...] = ()  # key=value for every training, after the spec's own
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    extract_workers: int = 1
+    shard: tuple[int, int] | None = None
+    device: str = "auto"  # evaluation; training follows trainer.accelerator
+    eval_batch_size: int = 64
+    rule: str = "mean"
+    n_resamples: int = 1000
+
+
+def _event(out: Path, **fields: Any) -> None:
+    """Append one line to the event log (training starts, resumes, cells); tests count trainings here."""
+    with (out / EVENTS_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"time": round(time.time(), 3), "pid": os.getpid(), **fields}) + "\n")
+
+
+def load_run_spec(spec: str | os.PathLike[str], out: Path) -> ProtocolSpec:
+    """Read ``spec`` and keep a copy as ``OUT/spec.yaml`` (what the report reads)."""
+    text, source = read_spec_text(spec)
+    parsed = parse_spec(yaml.safe_load(text), source)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / SPEC_FILE, text)
+    return parsed
+
+
+def build_grid_manifest(spec: ProtocolSpec, data: Mapping[str, str | os.PathLike[str]], out: Path) -> pd.DataFrame:
+    """Index the spec's datasets jointly into ``OUT/manifest.parquet`` once; later calls reuse it
+    after checking that they name the same dataset roots."""
+    missing = [name for name in spec.datasets if name not in data]
+    if missing:
+        flags = " ".join(f"--data {name}=ROOT" for name in missing)
+        raise ConfigError(f"spec {spec.name!r} needs dataset(s) {missing}: add {flags}")
+    sources = [(name, Path(data[name]).resolve()) for name in spec.datasets]
+    manifest_path = out / MANIFEST_FILE
+    report_path = split_report_path(manifest_path)
+    if manifest_path.is_file() and report_path.is_file():
+        recorded = {(s["dataset"], s["root"]) for s in json.loads(report_path.read_text())["sources"]}
+        asked = {(name, str(root)) for name, root in sources}
+        if not asked <= recorded:
+            raise ConfigError(
+                f"{out} was indexed from other dataset roots ({sorted(recorded)}); use a new output folder "
+                f"or the same --data roots"
+            )
+        return read_manifest(manifest_path)
+    fractions = spec.split_fractions or PAPER_FRACTIONS
+    manifest, report = build_joint_manifest(sources, spec.split_scheme, spec.split_seed, fractions=fractions)
+    write_manifest(manifest, manifest_path)
+    write_json_atomic(report_path, report.to_dict())
+    return manifest
+
+
+def _videos_needed(plan: GridPlan, manifest: pd.DataFrame) -> pd.DataFrame:
+    """Videos of every dataset and method the grid touches (train, val and test candidates)."""
+    sets = plan.spec.sets.values()
+    keep = pd.Series(False, index=manifest.index)
+    for fake_set in sets:
+        keep |= (manifest["dataset"] == fake_set.dataset) & (manifest["method"] == fake_set.method)
+        keep |= (manifest["dataset"] == fake_set.reals) & (manifest["label"] == 0)
+    return manifest[keep]
+
+
+def _train(run: TrainingRun, cache: Path, out: Path) -> Path:
+    """Train ``run`` unless finished; resume it when it holds a checkpoint; return its best checkpoint."""
+    run_dir = out / "runs" / run.name
+    paths = run_paths(run_dir)
+    if paths["summary"].is_file():
+        return _best_checkpoint(paths["summary"], run)
+    resume = paths["last"].is_file()
+    if not resume and run_dir.exists():
+        shutil.rmtree(run_dir)  # killed before its first checkpoint: nothing worth keeping
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / "key.json", run.describe())
+    manifest = write_manifest(run.rows, run_dir / "manifest.csv")
+    data = replace(run.config.data, manifest=str(manifest.resolve()), cache=str(cache.resolve()))
+    cfg = replace(run.config, data=data)
+    _event(out, event="train", run=run.name, resume=resume)
+    log.info("%s %s on %s", "resuming" if resume else "training", run.name, ", ".join(run.train_sets))
+    fit(cfg, run_dir, resume=resume)
+    return _best_checkpoint(paths["summary"], run)
+
+
+def _best_checkpoint(summary_path: Path, run: TrainingRun) -> Path:
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    best = summary.get("best_checkpoint")
+    if not best or not Path(best).is_file():
+        raise NoisetraceError(
+            f"run {run.name} finished without a best checkpoint ({summary_path}): its validation never "
+            "produced the monitored metric. Check that its val split holds real and fake videos."
+        )
+    return Path(best)
+
+
+def _evaluate(cell: Cell, checkpoint: Path, manifest: pd.DataFrame, cache: Path, out: Path, s: GridSettings) -> None:
+    folder = out / "cells" / cell.folder
+    if (folder / "metrics.json").is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    test = select_test_set(manifest, cell.test_spec, FaceCache(cache).usable_uids())
+    leaks = identity_leaks(cell.run.rows, test.rows)
+    if leaks["identity"]:
+        raise NoisetraceError(f"cell {cell.id}: identities {leaks['identity'][:5]} are in training and test")
+    for warning in test.warnings:
+        log.warning("cell %s: %s", cell.id, warning)
+    write_json_atomic(folder / "testset.json", {**test.describe(), "leaks": leaks})
+    predictions = predict_split(
+        checkpoint,
+        test.rows,
+        cache,
+        folder / "predictions.csv",
+        batch_size=s.eval_batch_size,
+        device=resolve_device(s.device),
+    )
+    settings = {
+        "row": cell.row.id,
+        "column": cell.column.id,
+        "seed": cell.seed,
+        "run": cell.run.name,
+        "checkpoint": str(checkpoint),
+        "test_set": cell.test_spec.to_dict(),
+        "unit": "sequence" if is_sequence_detector(cell.run.config.model.name) else "frame",
+    }
+    evaluate_predictions(
+        predictions, rule=s.rule, n_resamples=s.n_resamples, out_path=folder / "metrics.json", settings=settings
+    )
+    _event(out, event="cell", cell=cell.id)
+
+
+def run_grid(
+    spec: str | os.PathLike[str],
+    data: Mapping[str, str | os.PathLike[str]],
+    cache: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    settings: GridSettings | None = None,
+    progress: Callable[[str], None] = log.info,
+) -> pd.DataFrame:
+    """Run (or resume) the grid of ``spec`` on the dataset roots ``data`` (name → root) into ``out``.
+
+    Returns the results table (:func:`collect_results`), which is also written as ``OUT/results.csv``.
+    """
+    settings = settings or GridSettings()
+    out, cache = Path(out), Path(cache)
+    parsed = load_run_spec(spec, out)
+    manifest = build_grid_manifest(parsed, data, out)
+    # planned on the index first, so an impossible grid fails before hours of extraction
+    needed = _videos_needed(plan_grid(parsed, manifest, settings.overrides), manifest)
+    progress(f"extracting faces of {len(needed)} videos into {cache} (finished videos are skipped)")
+    extract_manifest(needed, cache, settings.extract, workers=settings.extract_workers)
+    plan = plan_grid(parsed, manifest, settings.overrides, FaceCache(cache).usable_uids())
+    runs = list(plan.runs.values())
+    mine = set(select_shard([run.key for run in runs], settings.shard))
+    progress(f"{len(plan.cells)} cells, {len(runs)} training runs ({len(mine)} in this process)")
+    for number, run in enumerate((r for r in runs if r.key in mine), start=1):
+        started = time.monotonic()
+        progress(f"[run {number}/{len(mine)}] {run.name}: train on {', '.join(run.train_sets)}")
+        checkpoint = _train(run, cache, out)
+        for cell in plan.cells_of(run):
+            _evaluate(cell, checkpoint, manifest, cache, out, settings)
+        progress(f"[run {number}/{len(mine)}] done in {time.monotonic() - started:.0f} s")
+    return collect_results(out, parsed)
+
+
+def _cell_value(metrics: Mapping[str, Any], level: str, metric: str) -> dict[str, Any]:
+    block = metrics["frame" if level == "item" else "video"]
+    entry = block["metrics"][metric]
+    return {"value": entry["value"], "low": entry["low"], "high": entry["high"], "n_items": metrics["frame"]["n"]}
+
+
+def collect_results(out: str | os.PathLike[str], spec: ProtocolSpec | None = None) -> pd.DataFrame:
+    """Gather every finished cell of the grid in ``out`` into one table; write ``OUT/results.csv``."""
+    out = Path(out)
+    if spec is None:
+        text, source = read_spec_text(out / SPEC_FILE)
+        spec = parse_spec(yaml.safe_load(text), source)
+    lines = []
+    for row in spec.rows:
+        for index, column in enumerate(spec.columns):
+            for seed in spec.seeds:
+                folder = out / "cells" / row.id / f"{column.id}-s{seed}"
+                if not (folder / "metrics.json").is_file():
+                    continue
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                lines.append(
+                    {
+                        "row": row.id,
+                        "column": column.id,
+                        "seed": seed,
+                        "train": row.label_train,
+                        "test": row.label_test,
+                        "metric": spec.metric,
+                        "level": spec.level,
+                        **_cell_value(metrics, spec.level, spec.metric),
+                        "n_videos": metrics["video"]["n"],
+                        "paper": row.paper[index] if row.paper else None,
+                        "run": metrics["settings"]["run"],
+                        "cell": str(folder.relative_to(out)),
+                    }
+                )
+    table = pd.DataFrame(lines, columns=list(RESULT_COLUMNS))
+    write_text_atomic(out / RESULTS_FILE, table.to_csv(index=False))
+    return table
+
+
+def plan_summary(plan: GridPlan) -> list[dict[str, Any]]:
+    """One line per run: its sets, videos per split and the cells it serves (``protocol plan``)."""
+    lines = []
+    for run in plan.runs.values():
+        counts = run.describe()["videos"]
+        lines.append(
+            {
+                "run": run.name,
+                "train": ", ".join(run.train_sets),
+                **counts,
+                "cells": [cell.id for cell in plan.cells_of(run)],
+            }
+        )
+    return lines

@@ -1,0 +1,411 @@
+"""A finished (or partly finished) grid → tables laid out like the paper's, plots, one HTML page.
+
+``noisetrace report OUT`` reads only files the runner wrote (``spec.yaml``, ``cells/*/metrics.json``,
+``cells/*/predictions.csv``, ``cells/*/testset.json``) and writes ``OUT/report/``::
+
+    table.md, table.csv, table.tex   each cell: our number [95% CI] with the paper's number beside it
+    paired.csv                       RGB vs SRM per row, paired over the same test videos
+    report.html                      all of it, with ROC curves and accuracy vs sequence length
+
+Numbers are percentages, as in the paper. With one seed a cell shows the video-bootstrap CI of its
+test set; with several seeds it shows the mean and the standard deviation over seeds (the spread
+that matters when a recipe is rerun), and the table says which. A cell not run yet shows ``–``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+import noisetrace
+from noisetrace.core.errors import NoisetraceError
+from noisetrace.core.io import write_text_atomic
+from noisetrace.evaluation.metrics import MetricError
+from noisetrace.evaluation.paired import paired_video_test, roc_curve
+from noisetrace.protocols.runner import SPEC_FILE, collect_results
+from noisetrace.protocols.spec import ColumnSpec, ProtocolSpec, parse_spec
+from noisetrace.report.svg import line_chart
+
+__all__ = ["GridCell", "grid_cells", "paired_rows", "write_grid_report"]
+
+REPORT_DIR = "report"
+MAX_ROC_POINTS = 200
+DASH = "–"
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of the table, in percent; ``value`` is ``None`` until the cell has run."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    spread: float | None  # standard deviation over seeds (several seeds only)
+    seeds: int
+    paper: float | None
+    n_videos: int
+
+    def text(self, with_paper: bool = True) -> str:
+        ours = DASH if self.value is None else f"{self.value:.2f}"
+        if self.value is not None and self.spread is not None:
+            ours += f" ± {self.spread:.2f}"
+        elif self.value is not None and self.low is not None and self.high is not None:
+            ours += f" [{self.low:.1f}, {self.high:.1f}]"
+        if with_paper and self.paper is not None:
+            ours += f" ({self.paper:.2f})"
+        return ours
+
+
+def _pct(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else 100.0 * float(value)
+
+
+def grid_cells(spec: ProtocolSpec, results: pd.DataFrame) -> dict[tuple[str, str], GridCell]:
+    """(row id, column id) → the cell, seeds aggregated (module docstring)."""
+    cells = {}
+    for row in spec.rows:
+        for index, column in enumerate(spec.columns):
+            paper = row.paper[index] if row.paper else None
+            done = results[(results["row"] == row.id) & (results["column"] == column.id)]
+            done = done[done["value"].notna()]
+            if done.empty:
+                cells[(row.id, column.id)] = GridCell(None, None, None, None, 0, paper, 0)
+                continue
+            values = done["value"].astype(float).to_numpy() * 100.0
+            several = len(values) > 1
+            cells[(row.id, column.id)] = GridCell(
+                value=float(values.mean()),
+                low=None if several else _pct(done["low"].iloc[0]),
+                high=None if several else _pct(done["high"].iloc[0]),
+                spread=float(values.std(ddof=1)) if several else None,
+                seeds=len(values),
+                paper=paper,
+                n_videos=int(done["n_videos"].iloc[0]),
+            )
+    return cells
+
+
+def _markdown(spec: ProtocolSpec, cells: dict[tuple[str, str], GridCell]) -> str:
+    header = ["Train", "Test", *(c.title for c in spec.columns)]
+    lines = [
+        f"**{spec.title}**",
+        "",
+        f"Each cell: ours [95% CI] (paper); {spec.metric} in % at {_level_name(spec)} level.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] * 2 + [":---:"] * len(spec.columns)) + "|",
+    ]
+    for row in spec.rows:
+        texts = [cells[(row.id, c.id)].text() for c in spec.columns]
+        lines.append("| " + " | ".join([row.label_train, row.label_test, *texts]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    return text.replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace("_", r"\_")
+
+
+def _latex(spec: ProtocolSpec, cells: dict[tuple[str, str], GridCell]) -> str:
+    cols = "ll" + "c" * len(spec.columns)
+    head = " & ".join(["Train", "Test", *(_latex_escape(c.title) for c in spec.columns)])
+    lines = [
+        f"% {spec.title}: ours [95% CI] (paper); generated by noisetrace {noisetrace.__version__}",
+        r"\begin{tabular}{" + cols + "}",
+        r"\hline",
+        head + r" \\",
+        r"\hline",
+    ]
+    for row in spec.rows:
+        texts = []
+        for column in spec.columns:
+            cell = cells[(row.id, column.id)]
+            ours = cell.text(with_paper=False).replace("±", r"$\pm$").replace(DASH, "--")
+            paper = f" {{\\scriptsize ({cell.paper:.2f})}}" if cell.paper is not None else ""
+            texts.append(ours + paper)
+        lines.append(" & ".join([_latex_escape(row.label_train), _latex_escape(row.label_test), *texts]) + r" \\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(spec: ProtocolSpec, cells: dict[tuple[str, str], GridCell]) -> str:
+    lines = []
+    for row in spec.rows:
+        for column in spec.columns:
+            cell = cells[(row.id, column.id)]
+            lines.append(
+                {
+                    "row": row.id,
+                    "train": row.label_train,
+                    "test": row.label_test,
+                    "column": column.id,
+                    "title": column.title,
+                    "metric": spec.metric,
+                    "level": spec.level,
+                    "value_pct": cell.value,
+                    "ci_low_pct": cell.low,
+                    "ci_high_pct": cell.high,
+                    "sd_over_seeds_pct": cell.spread,
+                    "seeds": cell.seeds,
+                    "paper_pct": cell.paper,
+                    "n_videos": cell.n_videos,
+                }
+            )
+    return pd.DataFrame(lines).to_csv(index=False)
+
+
+def _level_name(spec: ProtocolSpec) -> str:
+    return "frame/sequence" if spec.level == "item" else "video"
+
+
+def _domain_pairs(spec: ProtocolSpec) -> list[tuple[ColumnSpec, ColumnSpec]]:
+    """(RGB column, SRM column) pairs that differ in nothing but the input domain."""
+
+    def recipe(column: ColumnSpec) -> tuple[Any, ...]:
+        return column.recipe, column.model, column.seq_len, column.overrides
+
+    rgbs = [c for c in spec.columns if c.domain == "rgb"]
+    srms = [c for c in spec.columns if c.domain == "srm"]
+    return [(rgb, srm) for rgb in rgbs for srm in srms if recipe(rgb) == recipe(srm)]
+
+
+def _predictions(out: Path, row_id: str, column_id: str, seed: int) -> pd.DataFrame | None:
+    path = out / "cells" / row_id / f"{column_id}-s{seed}" / "predictions.csv"
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, usecols=["uid", "label", "score"], dtype={"uid": str}, keep_default_na=False)
+
+
+def paired_rows(out: Path, spec: ProtocolSpec) -> pd.DataFrame:
+    """SRM minus RGB per row, seed and architecture, over the videos both cells scored."""
+    lines = []
+    for rgb, srm in _domain_pairs(spec):
+        for row in spec.rows:
+            for seed in spec.seeds:
+                a, b = _predictions(out, row.id, srm.id, seed), _predictions(out, row.id, rgb.id, seed)
+                if a is None or b is None:
+                    continue
+                try:
+                    test = paired_video_test(a, b, seed=seed)
+                except MetricError:
+                    continue
+                lines.append(
+                    {
+                        "row": row.id,
+                        "train": row.label_train,
+                        "test": row.label_test,
+                        "architecture": rgb.model,
+                        "seed": seed,
+                        "rgb_pct": 100 * test.mean_b,
+                        "srm_pct": 100 * test.mean_a,
+                        "srm_minus_rgb_pct": 100 * test.mean_difference,
+                        "ci_low_pct": 100 * test.low,
+                        "ci_high_pct": 100 * test.high,
+                        "p_value": test.p_value,
+                        "videos": test.n_videos,
+                        "srm_better": test.a_better,
+                        "rgb_better": test.b_better,
+                    }
+                )
+    return pd.DataFrame(lines)
+
+
+def _roc_svg(out: Path, spec: ProtocolSpec, row_id: str) -> str | None:
+    series = {}
+    for column in spec.columns:
+        frame = _predictions(out, row_id, column.id, spec.seeds[0])
+        if frame is None:
+            continue
+        try:
+            fpr, tpr = roc_curve(frame["label"].to_numpy(), frame["score"].to_numpy())
+        except MetricError:
+            continue
+        keep = np.unique(np.linspace(0, fpr.size - 1, min(fpr.size, MAX_ROC_POINTS)).astype(int))
+        series[column.title] = list(zip(fpr[keep].tolist(), tpr[keep].tolist(), strict=True))
+    if not series:
+        return None
+    row = spec.row(row_id)
+    return line_chart(
+        series,
+        title=f"ROC: {row.label_train} → {row.label_test}",
+        x_label="false positive rate (reals called fake)",
+        y_label="true positive rate",
+        x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0),
+        diagonal=True,
+        width=460,
+        height=340,
+    )
+
+
+def _length_columns(spec: ProtocolSpec) -> list[ColumnSpec]:
+    """Columns that differ only in sequence length, sorted by L (Table 2's layout), or none."""
+    with_length = [c for c in spec.columns if c.seq_len is not None]
+    signatures = {(c.recipe, c.model, c.domain, c.overrides) for c in with_length}
+    if len(signatures) != 1 or len({c.seq_len for c in with_length}) < 2:
+        return []
+    return sorted(with_length, key=lambda c: c.seq_len or 0)
+
+
+def _length_svg(spec: ProtocolSpec, cells: dict[tuple[str, str], GridCell]) -> str | None:
+    columns = _length_columns(spec)
+    if not columns:
+        return None
+    series: dict[str, list[tuple[float, float | None]]] = {}
+    for row in spec.rows:
+        series[f"{row.label_train} → {row.label_test}"] = [
+            (float(c.seq_len or 0), cells[(row.id, c.id)].value) for c in columns
+        ]
+    return line_chart(
+        series,
+        title=f"{spec.metric} (%) vs sequence length L (ours)",
+        x_label="sequence length L (frames)",
+        y_label=f"{spec.metric} (%)",
+        markers=True,
+        width=720,
+        height=360 + 18 * (len(series) // 3),
+    )
+
+
+def _html_table(spec: ProtocolSpec, cells: dict[tuple[str, str], GridCell]) -> str:
+    head = "".join(f"<th>{html.escape(c.title)}</th>" for c in spec.columns)
+    body = []
+    for row in spec.rows:
+        tds = []
+        for column in spec.columns:
+            cell = cells[(row.id, column.id)]
+            if cell.value is None:
+                tds.append(f'<td class="todo">{DASH}</td>')
+                continue
+            detail = (
+                f"± {cell.spread:.2f} (sd, {cell.seeds} seeds)"
+                if cell.spread is not None
+                else f"[{cell.low:.1f}, {cell.high:.1f}]"
+                if cell.low is not None and cell.high is not None
+                else ""
+            )
+            paper = f'<div class="paper">paper {cell.paper:.2f}</div>' if cell.paper is not None else ""
+            tds.append(f'<td><b>{cell.value:.2f}</b> <span class="ci">{detail}</span>{paper}</td>')
+        body.append(
+            f"<tr><td>{html.escape(row.label_train)}</td><td>{html.escape(row.label_test)}</td>{''.join(tds)}</tr>"
+        )
+    return f"<table><tr><th>Train</th><th>Test</th>{head}</tr>{''.join(body)}</table>"
+
+
+def _html_paired(paired: pd.DataFrame) -> str:
+    if paired.empty:
+        return "<p>No RGB/SRM pair of finished cells yet.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(r.train)} → {html.escape(r.test)}</td><td>{html.escape(r.architecture)}</td>"
+        f"<td>{r.rgb_pct:.2f}</td><td>{r.srm_pct:.2f}</td>"
+        f"<td>{r.srm_minus_rgb_pct:+.2f} [{r.ci_low_pct:+.1f}, {r.ci_high_pct:+.1f}]</td>"
+        f"<td>{r.p_value:.3g}</td><td>{r.videos}</td></tr>"
+        for r in paired.itertuples()
+    )
+    return (
+        "<table><tr><th>Train → test</th><th>Architecture</th><th>RGB %</th><th>SRM %</th>"
+        "<th>SRM − RGB [95% CI]</th><th>Wilcoxon p</th><th>Videos</th></tr>" + rows + "</table>"
+    )
+
+
+def _warnings(out: Path) -> list[str]:
+    notes = []
+    for path in sorted((out / "cells").glob("*/*/testset.json")):
+        for warning in json.loads(path.read_text(encoding="utf-8")).get("warnings", []):
+            notes.append(f"{path.parent.relative_to(out / 'cells')}: {warning}")
+    return notes
+
+
+_CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1280px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:center;vertical-align:top}
+td:first-child,td:nth-child(2){text-align:left}.ci{color:#666;font-size:11px}
+.paper{color:#0072B2;font-size:11px}.todo{color:#aaa}.meta{color:#555;font-size:13px}
+.charts{display:flex;flex-wrap:wrap;gap:12px}li{font-size:13px}
+"""
+
+
+def _html(
+    out: Path,
+    spec: ProtocolSpec,
+    cells: dict[tuple[str, str], GridCell],
+    paired: pd.DataFrame,
+    note: str,
+) -> str:
+    done = sum(cell.value is not None for cell in cells.values())
+    rocs = [svg for row in spec.rows if (svg := _roc_svg(out, spec, row.id)) is not None]
+    length_svg = _length_svg(spec, cells)
+    warnings = _warnings(out)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(spec.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(spec.title)}</h1>",
+        f"<p class='meta'>{done} of {len(cells)} cells finished · {spec.metric} (%) at {_level_name(spec)} level, "
+        f"threshold 0.5 · 95% CIs resample test videos · test sets: "
+        f"{spec.test_videos or 'all'} fake + as many real videos per row, seed {spec.test_seed} · "
+        f"training seeds {list(spec.seeds)} · noisetrace {noisetrace.__version__} · "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}</p>",
+    ]
+    if note:
+        parts.append(f"<p><b>{html.escape(note)}</b></p>")
+    parts += [
+        "<h2>Results beside the paper</h2>",
+        _html_table(spec, cells),
+        "<h2>RGB vs SRM, paired over the same test videos</h2>",
+        "<p class='meta'>Per video: the fraction of its frames or sequences classified correctly. "
+        "Difference SRM − RGB with a video-bootstrap CI; two-sided Wilcoxon signed-rank test.</p>",
+        _html_paired(paired),
+    ]
+    if length_svg is not None:
+        parts += ["<h2>Accuracy vs sequence length</h2>", length_svg]
+    if rocs:
+        parts.append(f"<h2>ROC curves ({_level_name(spec)} level, seed {spec.seeds[0]})</h2><div class='charts'>")
+        parts += rocs
+        parts.append("</div>")
+    if warnings:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_grid_report(out: str | os.PathLike[str], note: str = "") -> dict[str, Path]:
+    """Write ``OUT/report/`` from the grid in ``out`` (module docstring); return the files written.
+
+    ``note`` is printed in bold at the top of the HTML page (the demo labels its toy settings there).
+    """
+    out = Path(out)
+    spec_path = out / SPEC_FILE
+    if not spec_path.is_file():
+        raise NoisetraceError(
+            f"{out} holds no grid ({spec_path} is missing): run `noisetrace protocol run SPEC ... -o {out}` first."
+        )
+    spec = parse_spec(yaml.safe_load(spec_path.read_text(encoding="utf-8")), str(spec_path))
+    results = collect_results(out, spec)
+    cells = grid_cells(spec, results)
+    paired = paired_rows(out, spec)
+    folder = out / REPORT_DIR
+    files = {
+        "markdown": folder / "table.md",
+        "csv": folder / "table.csv",
+        "latex": folder / "table.tex",
+        "paired": folder / "paired.csv",
+        "html": folder / "report.html",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(files["markdown"], _markdown(spec, cells))
+    write_text_atomic(files["csv"], _csv(spec, cells))
+    write_text_atomic(files["latex"], _latex(spec, cells))
+    write_text_atomic(files["paired"], paired.to_csv(index=False))
+    write_text_atomic(files["html"], _html(out, spec, cells, paired, note))
+    return files
