@@ -19,7 +19,7 @@ ids are always passed explicitly; this module never infers them from file paths.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -351,6 +351,15 @@ def aggregate_by_video(
 # --------------------------------------------------------------------------------------------------
 # bootstrap
 
+MetricFn = Callable[[NDArray[np.int64], NDArray[np.float64]], float]
+
+# Most elements (8 bytes each) of one block of resamples × rows. The weighted path works in four such
+# arrays, allocated once and reused by every block: 64 MB however many rows and resamples there are.
+_BLOCK_ELEMENTS = 1 << 21
+
+_THRESHOLD_KINDS = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake")
+_RANKING_KINDS = ("roc_auc", "average_precision", "eer")
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -369,8 +378,323 @@ class Interval:
         return {"value": self.point, "low": self.low, "high": self.high, "n_valid": self.n_valid}
 
 
+def _eer(labels: ArrayLike, scores: ArrayLike) -> float:
+    """The equal error rate alone (first element of :func:`equal_error_rate`), as a bootstrap metric."""
+    return equal_error_rate(labels, scores)[0]
+
+
+@dataclass(frozen=True)
+class _Weighted:
+    """A metric of this module that the bootstrap evaluates from per-row weights: its kind and threshold."""
+
+    kind: str  # one of _THRESHOLD_KINDS or _RANKING_KINDS
+    threshold: float = 0.5
+
+
+def _weighted_form(metric: Callable[..., Any]) -> _Weighted | None:
+    """The weighted form of ``metric`` when it is one of this module's metrics, else ``None``.
+
+    Recognised: :func:`roc_auc`, :func:`average_precision`, the EER of :func:`equal_error_rate` (as
+    used by :func:`compute_metrics`), :func:`accuracy` and :func:`balanced_accuracy`, and
+    ``functools.partial`` of the threshold metrics (``accuracy_on_class`` with ``cls``) that only
+    set keywords. Any other callable, a lambda wrapping one of them included, takes the plain loop.
+    """
+    func, args, keywords = metric, (), {}
+    if isinstance(metric, partial):
+        func, args, keywords = metric.func, metric.args, dict(metric.keywords)
+    if args:
+        return None
+    threshold = keywords.pop("threshold", 0.5)
+    kind = None
+    if func is accuracy_on_class:
+        cls = keywords.pop("cls", None)
+        if cls is None or isinstance(cls, bool) or cls not in (0, 1):
+            return None
+        kind = "accuracy_fake" if cls == 1 else "accuracy_real"
+    else:
+        for known, name in ((accuracy, "accuracy"), (balanced_accuracy, "balanced_accuracy")):
+            if func is known:
+                kind = name
+        for known, name in ((roc_auc, "roc_auc"), (average_precision, "average_precision"), (_eer, "eer")):
+            if func is known and not isinstance(metric, partial):
+                kind = name
+    if kind is None or keywords:
+        return None
+    try:
+        return _Weighted(kind, _check_threshold(threshold))
+    except (MetricError, TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class _WeightTable:
+    """What the weighted metrics need of one ``(video_ids, labels, scores)`` table, computed once.
+
+    ``per_video`` holds, per video, the number of reals and of fakes, then the number of correctly
+    classified reals and fakes at each of ``thresholds``: a threshold metric of a resample is a ratio
+    of these counts weighted by the video's repetitions, i.e. one matrix product per block.
+    The ranking metrics use the rows sorted once by decreasing score: ``fake_rows`` and ``real_rows``
+    give each sorted row's video if it is a fake (a real) and else ``n_videos``, the index of a zero
+    column appended to the weights, so one gather gives the fakes' (reals') weights. ``starts`` is the
+    first row of each run of tied scores (``None`` when there are no ties): tied rows are summed into
+    one point and cross a threshold together, as in :func:`_binary_clf_curve`.
+    """
+
+    per_video: NDArray[np.float64]
+    thresholds: tuple[float, ...]
+    fake_rows: NDArray[np.intp] | None
+    real_rows: NDArray[np.intp] | None
+    starts: NDArray[np.intp] | None
+
+    @property
+    def n_points(self) -> int:
+        """Points of the curve: distinct scores (0 without ranking metrics)."""
+        if self.fake_rows is None:
+            return 0
+        return self.fake_rows.size if self.starts is None else self.starts.size
+
+    @classmethod
+    def build(
+        cls,
+        inverse: NDArray[np.intp],
+        y: NDArray[np.int64],
+        s: NDArray[np.float64],
+        n_videos: int,
+        forms: list[_Weighted],
+    ) -> _WeightTable:
+        thresholds = tuple(dict.fromkeys(f.threshold for f in forms if f.kind in _THRESHOLD_KINDS))
+        fake = y == 1
+        columns = [
+            np.bincount(inverse, weights=~fake, minlength=n_videos),
+            np.bincount(inverse, weights=fake, minlength=n_videos),
+        ]
+        for t in thresholds:
+            predicted_fake = s >= t
+            columns.append(np.bincount(inverse, weights=~fake & ~predicted_fake, minlength=n_videos))
+            columns.append(np.bincount(inverse, weights=fake & predicted_fake, minlength=n_videos))
+        fake_rows = real_rows = starts = None
+        if any(f.kind in _RANKING_KINDS for f in forms):
+            order = np.argsort(s, kind="mergesort")[::-1]
+            video, fake_desc = inverse[order].astype(np.intp), fake[order]
+            fake_rows = np.where(fake_desc, video, n_videos)
+            real_rows = np.where(fake_desc, n_videos, video)
+            distinct = np.flatnonzero(np.diff(s[order]))
+            if distinct.size < s.size - 1:
+                starts = np.r_[0, distinct + 1].astype(np.intp)
+        return cls(np.stack(columns, axis=1).astype(np.float64), thresholds, fake_rows, real_rows, starts)
+
+
+class _Workspace:
+    """Four arrays of ``block × rows`` floats, reused by every block (no allocation per block)."""
+
+    def __init__(self, block: int, n_rows: int) -> None:
+        self.buffers = [np.empty(block * n_rows) for _ in range(4)]
+
+    def get(self, i: int, shape: tuple[int, int]) -> NDArray[np.float64]:
+        return self.buffers[i][: shape[0] * shape[1]].reshape(shape)
+
+
+def _first_crossing(
+    fps: NDArray[np.float64], tps: NDArray[np.float64], neg: NDArray[np.float64], pos: NDArray[np.float64]
+) -> NDArray[np.intp]:
+    """Per resample (row), the first point whose ``gap = fpr - fnr`` is ``>= 0``, by binary search.
+
+    ``gap`` is computed exactly as :func:`equal_error_rate` computes it; it is non-decreasing along
+    the curve (both rates are, and float division and subtraction are monotone), and the last point
+    has ``gap = 1``, so halving finds the same point as a linear scan, in ``log2(points)`` gathers.
+    """
+    r = np.arange(fps.shape[0])
+    lo = np.zeros(fps.shape[0], dtype=np.intp)
+    hi = np.full(fps.shape[0], fps.shape[1] - 1, dtype=np.intp)
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        crossed = fps[r, mid] / neg - (1.0 - tps[r, mid] / pos) >= 0
+        hi = np.where(crossed, mid, hi)
+        lo = np.where(crossed, lo, mid + 1)
+    return hi
+
+
+def _ranking_values(
+    table: _WeightTable, weights: NDArray[np.float64], kinds: set[str], work: _Workspace
+) -> dict[str, NDArray[Any]]:
+    """ROC AUC, AP and EER of each resample of a block, ``NaN`` where a single class was drawn.
+
+    ``weights[r, v]`` is how often resample ``r`` drew video ``v``; a resample is the table with each
+    row repeated that many times. With the rows sorted once by decreasing score, cumulative sums of
+    the weights give the weighted true and false positive counts at every distinct score (the curve of
+    :func:`_binary_clf_curve` of the repeated rows, plus a repeated point for each score the resample
+    did not draw, which changes none of the three metrics). Counts are integers, exact in float64.
+    """
+    n_block, n_points = weights.shape[0], table.n_points
+    padded = np.concatenate([weights, np.zeros((n_block, 1))], axis=1)  # column n_videos: weight 0
+    shape = (n_block, n_points)
+    if table.starts is None:  # every row is a point of the curve: the steps are the rows' weights
+        d_tps = np.take(padded, table.fake_rows, axis=1, out=work.get(0, shape))
+        d_fps = np.take(padded, table.real_rows, axis=1, out=work.get(1, shape))
+    else:  # one point per distinct score: the weights of tied rows are summed
+        rows = (n_block, table.fake_rows.size)
+        d_tps = np.take(padded, table.fake_rows, axis=1, out=work.get(2, rows))
+        d_tps = np.add.reduceat(d_tps, table.starts, axis=1, out=work.get(0, shape))
+        d_fps = np.take(padded, table.real_rows, axis=1, out=work.get(3, rows))
+        d_fps = np.add.reduceat(d_fps, table.starts, axis=1, out=work.get(1, shape))
+    tps = np.cumsum(d_tps, axis=1, out=work.get(2, shape))
+    fps = np.cumsum(d_fps, axis=1, out=work.get(3, shape))
+    n_pos, n_neg = tps[:, -1], fps[:, -1]
+    valid = (n_pos > 0) & (n_neg > 0)
+    pos, neg = np.where(valid, n_pos, 1.0), np.where(valid, n_neg, 1.0)
+    out: dict[str, NDArray[Any]] = {}
+    if "roc_auc" in kinds:
+        # trapezoids under the (fps, tps) curve, sum of d_fps * (tps + previous tps): each real counts
+        # the fakes above it, ties 1/2. Twice the area is an integer: the Mann-Whitney statistic of
+        # the repeated rows. Without ties a point holds one row, a real or a fake, so d_fps * d_tps = 0.
+        twice = 2.0 * np.einsum("ij,ij->i", d_fps, tps)
+        if table.starts is not None:
+            twice -= np.einsum("ij,ij->i", d_fps, d_tps)
+        out["roc_auc"] = np.where(valid, twice / (2.0 * pos * neg), np.nan)
+    if "average_precision" in kinds:
+        # sum over thresholds of (recall step) × precision; before the first drawn row tps + fps = 0,
+        # and there the recall step is 0 too, so the precision's denominator may be floored at 1
+        precision = np.add(tps, fps, out=d_fps)  # d_fps is not needed any more
+        np.maximum(precision, 1.0, out=precision)
+        np.divide(tps, precision, out=precision)
+        out["average_precision"] = np.where(valid, np.einsum("ij,ij->i", d_tps, precision) / pos, np.nan)
+    if "eer" in kinds:
+        # the interpolation of equal_error_rate between the first point with gap >= 0 and the one
+        # before it (the origin, fps = tps = 0, before the first point)
+        r = np.arange(n_block)
+        k1 = _first_crossing(fps, tps, neg, pos)
+        k0 = np.maximum(k1 - 1, 0)
+        at_origin = k1 == 0
+        f0, t0 = np.where(at_origin, 0.0, fps[r, k0]), np.where(at_origin, 0.0, tps[r, k0])
+        f1, t1 = fps[r, k1], tps[r, k1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fpr0, fpr1 = f0 / neg, f1 / neg
+            gap0, gap1 = fpr0 - (1.0 - t0 / pos), fpr1 - (1.0 - t1 / pos)
+            w = gap0 / (gap0 - gap1)
+            out["eer"] = np.where(valid, fpr0 + w * (fpr1 - fpr0), np.nan)
+    return out
+
+
+def _weighted_values(
+    forms: list[_Weighted], table: _WeightTable, weights: NDArray[np.float64], work: _Workspace
+) -> NDArray[np.float64]:
+    """Values of ``forms`` (rows) on each resample of a block (columns); ``NaN`` where undefined."""
+    counts = weights @ table.per_video  # weighted counts per resample: exact integers
+    reals, fakes = counts[:, 0], counts[:, 1]
+    ranking = {f.kind for f in forms if f.kind in _RANKING_KINDS}
+    ranked = _ranking_values(table, weights, ranking, work) if ranking else {}
+    out = np.full((len(forms), weights.shape[0]), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j, form in enumerate(forms):
+            if form.kind in ranked:
+                out[j] = ranked[form.kind]
+                continue
+            at = 2 + 2 * table.thresholds.index(form.threshold)
+            right_reals, right_fakes = counts[:, at], counts[:, at + 1]
+            if form.kind == "accuracy":
+                out[j] = (right_reals + right_fakes) / (reals + fakes)
+            elif form.kind == "accuracy_real":
+                out[j] = np.where(reals > 0, right_reals / reals, np.nan)
+            elif form.kind == "accuracy_fake":
+                out[j] = np.where(fakes > 0, right_fakes / fakes, np.nan)
+            else:
+                both = (reals > 0) & (fakes > 0)
+                out[j] = np.where(both, 0.5 * (right_reals / reals + right_fakes / fakes), np.nan)
+    return out
+
+
+def _draw_blocks(n_videos: int, n_resamples: int, seed: int, block: int) -> Iterator[NDArray[np.int64]]:
+    """``rng.integers(0, n_videos, size=(n_resamples, n_videos))`` of ``default_rng(seed)``, ``block`` rows at a time.
+
+    Successive calls on one generator continue its stream, so the blocks are exactly the rows of the
+    single call, without holding ``n_resamples × n_videos`` integers at once.
+    """
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_resamples, block):
+        yield rng.integers(0, n_videos, size=(min(block, n_resamples - start), n_videos))
+
+
+def _bootstrap_intervals(
+    metrics: list[MetricFn],
+    video_ids: ArrayLike,
+    labels: ArrayLike,
+    scores: ArrayLike,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> list[Interval | MetricError]:
+    """:func:`bootstrap_ci` of several metrics on the same resamples; a metric that is undefined gets its error.
+
+    Validation errors of the inputs are raised. The metrics of this module are evaluated as weighted
+    metrics (see :func:`bootstrap_ci`) on blocks of resamples; any other callable is called on the
+    concatenated rows of each resample.
+    """
+    y, s = _check_pair(labels, scores)
+    _, inverse = _group(video_ids, y.size)
+    if int(n_resamples) < 1:
+        raise MetricError(f"n_resamples must be at least 1, got {n_resamples!r}.")
+    if not 0.0 < confidence < 1.0:
+        raise MetricError(f"confidence must be in (0, 1), got {confidence!r}.")
+    n_resamples = int(n_resamples)
+    points: list[float | MetricError] = []
+    for metric in metrics:
+        try:
+            points.append(float(metric(y, s)))
+        except MetricError as exc:
+            points.append(exc)
+    defined = [j for j, point in enumerate(points) if not isinstance(point, MetricError)]
+    forms = {j: _weighted_form(metrics[j]) for j in defined}
+    fast = [j for j in defined if forms[j] is not None]
+    slow = [j for j in defined if forms[j] is None]
+    values: dict[int, list[float]] = {j: [] for j in defined}
+
+    n_videos = int(inverse.max()) + 1
+    fast_forms = [f for j in fast if (f := forms[j]) is not None]
+    table = _WeightTable.build(inverse, y, s, n_videos, fast_forms) if fast else None
+    width = y.size if table is not None and table.n_points else n_videos
+    block = max(1, min(n_resamples, _BLOCK_ELEMENTS // width))
+    work = _Workspace(block, y.size) if table is not None and table.n_points else _Workspace(0, 0)
+    if slow:  # the plain path: frame positions (into `order`) of the drawn videos, concatenated
+        order = np.argsort(inverse, kind="stable")
+        sizes = np.bincount(inverse, minlength=n_videos)
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    for draws in _draw_blocks(n_videos, n_resamples, seed, block):
+        if table is not None:
+            offsets = draws + n_videos * np.arange(draws.shape[0])[:, None]
+            weights = np.bincount(offsets.ravel(), minlength=draws.size).reshape(draws.shape).astype(np.float64)
+            block_values = _weighted_values(fast_forms, table, weights, work)
+            for row, j in zip(block_values, fast, strict=True):
+                values[j].extend(row[~np.isnan(row)].tolist())
+        for drawn in draws if slow else ():
+            counts = sizes[drawn]
+            offsets = np.repeat(starts[drawn] - np.r_[0, np.cumsum(counts)[:-1]], counts)
+            idx = order[offsets + np.arange(int(counts.sum()))]
+            for j in slow:
+                try:
+                    values[j].append(float(metrics[j](y[idx], s[idx])))
+                except MetricError:
+                    continue
+
+    results: list[Interval | MetricError] = []
+    alpha = (1.0 - confidence) / 2.0
+    for j, point in enumerate(points):
+        if isinstance(point, MetricError):
+            results.append(point)
+        elif not values[j]:
+            results.append(
+                MetricError(
+                    f"the metric was undefined on all {n_resamples} bootstrap resamples; "
+                    "evaluate on more videos of both classes."
+                )
+            )
+        else:
+            low, high = np.quantile(np.asarray(values[j]), [alpha, 1.0 - alpha])
+            results.append(Interval(low=float(low), high=float(high), point=point, n_valid=len(values[j])))
+    return results
+
+
 def bootstrap_ci(
-    metric: Callable[[NDArray[np.int64], NDArray[np.float64]], float],
+    metric: MetricFn,
     video_ids: ArrayLike,
     labels: ArrayLike,
     scores: ArrayLike,
@@ -386,50 +710,30 @@ def bootstrap_ci(
     when every frame is repeated. Resamples where ``metric`` raises :class:`MetricError` (a single
     class drawn) are skipped and the interval is taken over the ``n_valid`` others.
 
+    A resample is the table with every row repeated as often as its video was drawn, so for the
+    metrics of this module (accuracies, balanced accuracy, ROC AUC, AP and the EER of
+    :func:`compute_metrics`) it is evaluated without building it: each row gets a weight, the
+    repetition count of its video, and the metric is computed as a weighted metric, from matrix
+    products (threshold metrics) or cumulative sums over the rows sorted once by score (ranking
+    metrics, ties grouped as the unweighted metric groups them). The values equal the unweighted
+    metric on the concatenated rows up to float rounding, and whole blocks of resamples are done at
+    once in bounded memory. Any other callable is called on the concatenated rows of each resample.
+
     >>> iv = bootstrap_ci(roc_auc, [0, 1, 2, 3, 4, 5], [0, 0, 0, 1, 1, 1], [.1, .3, .6, .4, .8, .9], n_resamples=200)
     >>> iv.low <= iv.point <= iv.high, iv.n_valid <= 200
     (True, True)
     """
-    y, s = _check_pair(labels, scores)
-    _, inverse = _group(video_ids, y.size)
-    if int(n_resamples) < 1:
-        raise MetricError(f"n_resamples must be at least 1, got {n_resamples!r}.")
-    if not 0.0 < confidence < 1.0:
-        raise MetricError(f"confidence must be in (0, 1), got {confidence!r}.")
-    point = float(metric(y, s))
-
-    n_videos = int(inverse.max()) + 1
-    order = np.argsort(inverse, kind="stable")
-    sizes = np.bincount(inverse, minlength=n_videos)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_videos, size=(int(n_resamples), n_videos))
-
-    values = []
-    for drawn in draws:
-        counts = sizes[drawn]
-        # frame positions (into `order`) of all drawn videos, without a Python loop over videos
-        offsets = np.repeat(starts[drawn] - np.r_[0, np.cumsum(counts)[:-1]], counts)
-        idx = order[offsets + np.arange(int(counts.sum()))]
-        try:
-            values.append(float(metric(y[idx], s[idx])))
-        except MetricError:
-            continue
-    if not values:
-        raise MetricError(
-            f"the metric was undefined on all {n_resamples} bootstrap resamples; "
-            "evaluate on more videos of both classes."
-        )
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(np.asarray(values), [alpha, 1.0 - alpha])
-    return Interval(low=float(low), high=float(high), point=point, n_valid=len(values))
+    (result,) = _bootstrap_intervals([metric], video_ids, labels, scores, n_resamples, confidence, seed)
+    if isinstance(result, MetricError):
+        raise result
+    return result
 
 
 # --------------------------------------------------------------------------------------------------
 # everything at once
 
 
-def _metric_table(threshold: float) -> dict[str, Callable[[NDArray[np.int64], NDArray[np.float64]], float]]:
+def _metric_table(threshold: float) -> dict[str, MetricFn]:
     return {
         "accuracy": partial(accuracy, threshold=threshold),
         "balanced_accuracy": partial(balanced_accuracy, threshold=threshold),
@@ -437,19 +741,24 @@ def _metric_table(threshold: float) -> dict[str, Callable[[NDArray[np.int64], ND
         "accuracy_fake": partial(accuracy_on_class, cls=1, threshold=threshold),
         "roc_auc": roc_auc,
         "average_precision": average_precision,
-        "eer": lambda y, s: equal_error_rate(y, s)[0],
+        "eer": _eer,
     }
 
 
 def _level(
     ids: NDArray[Any], y: NDArray[np.int64], s: NDArray[np.float64], threshold: float, n_resamples: int, seed: int
 ) -> dict[str, Any]:
+    metrics = _metric_table(threshold)
+    try:  # one pass over the resamples for all metrics
+        results = _bootstrap_intervals(list(metrics.values()), ids, y, s, n_resamples, 0.95, seed)
+    except MetricError as exc:
+        results = [exc] * len(metrics)
     table: dict[str, Any] = {}
-    for name, fn in _metric_table(threshold).items():
-        try:
-            table[name] = bootstrap_ci(fn, ids, y, s, n_resamples=n_resamples, seed=seed).as_dict()
-        except MetricError as exc:
-            table[name] = {"value": None, "low": None, "high": None, "n_valid": 0, "undefined": str(exc)}
+    for name, result in zip(metrics, results, strict=True):
+        if isinstance(result, MetricError):
+            table[name] = {"value": None, "low": None, "high": None, "n_valid": 0, "undefined": str(result)}
+        else:
+            table[name] = result.as_dict()
     try:
         table["eer_threshold"] = equal_error_rate(y, s)[1]
     except MetricError:
