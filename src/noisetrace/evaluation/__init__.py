@@ -1,4 +1,5 @@
-"""Evaluation: frame- and video-level detection metrics with video-clustered bootstrap CIs.
+"""Evaluation: frame- and video-level detection metrics with video-clustered bootstrap CIs, ROC
+points, and the paired comparison of two detectors over the same videos.
 
 Imports nothing internal but :mod:`noisetrace.core`.
 """
@@ -17,11 +18,13 @@ from noisetrace.evaluation.metrics import (
     equal_error_rate,
     roc_auc,
 )
+from noisetrace.evaluation.paired import PairedTest, paired_video_test, per_video_accuracy, roc_curve
 
 __all__ = [
     "AGGREGATION_RULES",
     "Interval",
     "MetricError",
+    "PairedTest",
     "accuracy",
     "accuracy_on_class",
     "aggregate_by_video",
@@ -30,5 +33,8 @@ __all__ = [
     "bootstrap_ci",
     "compute_metrics",
     "equal_error_rate",
+    "paired_video_test",
+    "per_video_accuracy",
     "roc_auc",
+    "roc_curve",
 ]
