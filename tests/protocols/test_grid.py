@@ -107,3 +107,19 @@ def test_report_and_evaluate_from_the_command_line(table1_grid: Path, grid_data:
     ours = json.loads((out / "metrics.json").read_text())["frame"]["metrics"]["accuracy"]["value"]
     grid = json.loads((table1_grid / "cells/loo-DF/xception-srm-s0/metrics.json").read_text())
     assert ours == pytest.approx(grid["frame"]["metrics"]["accuracy"]["value"])
+
+
+def test_table2_shape_plots_accuracy_against_sequence_length(grid_data: dict[str, Path], spec_file, tmp_path) -> None:
+    spec = spec_file("paper-table2", rows=["celebdf-to-DF", "ffpp-dfo-to-NT"], columns=["L5", "L10"])
+    out = tmp_path / "grid"
+    data = {"ffpp": grid_data["ffpp"], "folder": grid_data["folder"]}
+    results = run_grid(spec, data, grid_data["cache"], out, GridSettings(n_resamples=50))
+    assert len(results) == 4 and results["value"].notna().all()
+    lengths = {json.loads(p.read_text())["config"]["data.seq_len"] for p in out.glob("runs/*/key.json")}
+    assert lengths == {5, 10}
+    # 12 frames: one window of 10 or two of 5 per video, so L=10 scores half as many items
+    n_items = results.set_index(["row", "column"])["n_items"]
+    assert n_items[("celebdf-to-DF", "L5")] == 2 * n_items[("celebdf-to-DF", "L10")]
+    page = write_grid_report(out)["html"].read_text()
+    assert "Accuracy vs sequence length" in page and "sequence length L (frames)" in page
+    assert "RGB vs SRM" in page and "No RGB/SRM pair" in page  # Table 2 has no SRM column

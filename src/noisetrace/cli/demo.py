@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from noisetrace.cli._common import user_errors_exit
-from noisetrace.demo import run_demo
-from noisetrace.faces.cache import FaceCache
+from noisetrace.demo import NOTE, run_demo
 
 
 @user_errors_exit
@@ -18,15 +18,22 @@ def demo(
         Path, typer.Option("-o", "--output", help="Folder for everything the demo writes.")
     ] = Path("noisetrace-demo"),
     videos: Annotated[
-        Path | None, typer.Option(help="Your own folder of real face videos instead of the embedded one.")
+        Path | None, typer.Option(help="Your own folder of real face videos (≥ 6, one person each).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="key=value for every training after the demo's settings, e.g. trainer.max_epochs=10."),
     ] = None,
 ) -> None:
-    """Run the flow on real face media shipped by an installed package (offline, a minute on a CPU)."""
-    result = run_demo(output, videos)
-    cache = FaceCache(result.cache)
-    for uid in cache.uids():
-        meta = cache.read_meta(uid)
-        print(f"{uid}: {len(meta.face_frames)}/{len(meta.frames)} frames with a face crop ({meta.status})")
-    print(f"manifest:     {result.manifest}")
-    print(f"face crops:   {result.cache}")
-    print(f"review sheet: {result.review}")
+    """Simulate a benchmark from real face media, then index → extract → train the four detectors →
+    a leave-one-out grid → report; offline, a few minutes on a CPU, demo-sized settings."""
+    started = time.monotonic()
+    result = run_demo(output, videos, tuple(overrides or ()), progress=typer.echo)
+    typer.echo("")
+    typer.echo(result.table)
+    typer.echo(NOTE)
+    typer.echo(result.split_note)
+    typer.echo(f"report:       {result.report}")
+    typer.echo(f"face crops:   {result.review}")
+    typer.echo(f"grid folder:  {result.grid} (rerun `noisetrace report {result.grid}` after changes)")
+    typer.echo(f"finished in {time.monotonic() - started:.0f} s")

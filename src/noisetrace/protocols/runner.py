@@ -19,6 +19,7 @@ run (and that run's cells), and the output folder is shared.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -31,17 +32,19 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from tqdm import tqdm
 
 from noisetrace.core.device import resolve_device
 from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
 from noisetrace.core.manifest import read_manifest, write_manifest
+from noisetrace.core.memory import release_freed_memory
 from noisetrace.data.testsets import select_test_set
 from noisetrace.datasets import build_joint_manifest, split_report_path
 from noisetrace.datasets.splits import PAPER_FRACTIONS
 from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
-from noisetrace.faces.extract import ExtractSettings, extract_manifest, select_shard
+from noisetrace.faces.extract import ExtractSettings, extract_manifest, finished_uids, select_shard
 from noisetrace.models import is_sequence_detector
 from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, identity_leaks, plan_grid
 from noisetrace.protocols.spec import ProtocolSpec, parse_spec, read_spec_text
@@ -119,7 +122,9 @@ def build_grid_manifest(spec: ProtocolSpec, data: Mapping[str, str | os.PathLike
             )
         return read_manifest(manifest_path)
     fractions = spec.split_fractions or PAPER_FRACTIONS
-    manifest, report = build_joint_manifest(sources, spec.split_scheme, spec.split_seed, fractions=fractions)
+    manifest, report = build_joint_manifest(
+        sources, spec.split_scheme, spec.split_seed, compressions=spec.compressions, fractions=fractions
+    )
     write_manifest(manifest, manifest_path)
     write_json_atomic(report_path, report.to_dict())
     return manifest
@@ -151,7 +156,14 @@ def _train(run: TrainingRun, cache: Path, out: Path) -> Path:
     cfg = replace(run.config, data=data)
     _event(out, event="train", run=run.name, resume=resume)
     log.info("%s %s on %s", "resuming" if resume else "training", run.name, ", ".join(run.train_sets))
-    fit(cfg, run_dir, resume=resume)
+    # Lightning's start-up lines (accelerator, tips, batch limits) repeat for every run of a grid
+    lightning_log = logging.getLogger("lightning.pytorch")
+    level = lightning_log.level
+    lightning_log.setLevel(logging.WARNING)
+    try:
+        fit(cfg, run_dir, resume=resume)
+    finally:
+        lightning_log.setLevel(level)
     return _best_checkpoint(paths["summary"], run)
 
 
@@ -219,8 +231,12 @@ def run_grid(
     manifest = build_grid_manifest(parsed, data, out)
     # planned on the index first, so an impossible grid fails before hours of extraction
     needed = _videos_needed(plan_grid(parsed, manifest, settings.overrides), manifest)
-    progress(f"extracting faces of {len(needed)} videos into {cache} (finished videos are skipped)")
-    extract_manifest(needed, cache, settings.extract, workers=settings.extract_workers)
+    pending = len(set(needed["uid"]) - finished_uids(cache))
+    progress(f"faces: {len(needed)} videos, {pending} to extract into {cache}")
+    with tqdm(total=pending, unit="video", dynamic_ncols=True, disable=pending == 0) as bar:
+        extract_manifest(
+            needed, cache, settings.extract, workers=settings.extract_workers, progress=lambda _: bar.update()
+        )
     plan = plan_grid(parsed, manifest, settings.overrides, FaceCache(cache).usable_uids())
     runs = list(plan.runs.values())
     mine = set(select_shard([run.key for run in runs], settings.shard))
@@ -231,6 +247,8 @@ def run_grid(
         checkpoint = _train(run, cache, out)
         for cell in plan.cells_of(run):
             _evaluate(cell, checkpoint, manifest, cache, out, settings)
+        gc.collect()
+        release_freed_memory()  # see noisetrace.core.memory: keeps a long grid's memory flat
         progress(f"[run {number}/{len(mine)}] done in {time.monotonic() - started:.0f} s")
     return collect_results(out, parsed)
 

@@ -11,6 +11,7 @@ their own in the same format and passes its path. Every field::
     level: item                             # item (frame or sequence, the paper's) | video
     datasets: [ffpp, dfo, celebdf]          # --data NAME=ROOT the grid needs (index layouts)
     split: {scheme: paper, seed: 0, fractions: {train: 0.75, val: 0.10, test: 0.15}}
+    compressions: [c23]                     # FF++ versions to index (the paper: HQ = c23); omit: all found
     test_videos: 150                        # per class in a balanced generalization set
     test_seed: 0                            # seed of every test-set draw
     seeds: [0]                              # training seeds; each is a separate training run
@@ -135,6 +136,7 @@ class ProtocolSpec:
     test_seed: int = 0
     seeds: tuple[int, ...] = (0,)
     overrides: tuple[str, ...] = ()
+    compressions: tuple[str, ...] | None = None
     source: str = field(default="", compare=False)
 
     def column(self, column_id: str) -> ColumnSpec:
@@ -217,7 +219,7 @@ def parse_spec(data: Any, source: str = "spec") -> ProtocolSpec:
         raise ConfigError(f"{source} must hold a mapping, got {type(data).__name__}")
     allowed = {
         "name", "title", "metric", "level", "datasets", "split", "test_videos", "test_seed", "seeds",
-        "overrides", "sets", "columns", "rows",
+        "overrides", "sets", "columns", "rows", "compressions",
     }  # fmt: skip
     _no_extra(data, allowed, source)
     sets = _parse_sets(data.get("sets"))
@@ -265,6 +267,7 @@ def parse_spec(data: Any, source: str = "spec") -> ProtocolSpec:
         test_seed=int(data.get("test_seed", 0)),
         seeds=tuple(int(s) for s in _as_list(data.get("seeds", [0]))),
         overrides=tuple(str(o) for o in data.get("overrides") or ()),
+        compressions=tuple(str(c) for c in _as_list(data["compressions"])) if data.get("compressions") else None,
         source=source,
     )
 

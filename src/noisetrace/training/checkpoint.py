@@ -35,6 +35,7 @@ from noisetrace.models import Detector, create_detector, detector_config
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "checkpoint_input",
     "checkpoint_paths",
     "load_checkpoint",
     "read_checkpoint_info",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "noisetrace-detector"
+DEFAULT_IMAGE_SIZE = 224
 CHECKPOINT_FORMAT_VERSION = 1
 
 
@@ -180,3 +182,24 @@ def load_checkpoint(
 def _compare_keys(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[list[str], list[str]]:
     expected = set(model.state_dict())
     return sorted(expected - set(state)), sorted(set(state) - expected)
+
+
+def checkpoint_input(
+    info: Mapping[str, Any], is_sequence: bool, path: str | os.PathLike[str]
+) -> tuple[int, int | None]:
+    """``(image_size, seq_len)`` the checkpoint was trained with: its ``input`` description first,
+    then its training config; sequence models must state ``L``. Inference cuts and feeds exactly
+    this input, so a model sees what it learned from."""
+    described = info.get("input") if isinstance(info.get("input"), Mapping) else {}
+    training = info.get("training") if isinstance(info.get("training"), Mapping) else {}
+    data = training.get("data") if isinstance(training.get("data"), Mapping) else {}
+    image_size = described.get("image_size") or data.get("image_size") or DEFAULT_IMAGE_SIZE
+    if not is_sequence:
+        return int(image_size), None
+    seq_len = described.get("seq_len") or data.get("seq_len")
+    if not seq_len:
+        raise CheckpointError(
+            f"Checkpoint {path} holds a sequence model but does not say its sequence length "
+            "(neither input.seq_len nor training.data.seq_len); it was not written by `noisetrace train`."
+        )
+    return int(image_size), int(seq_len)

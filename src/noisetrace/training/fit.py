@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,13 @@ CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
 LAST_CKPT = "last.ckpt"
 BEST_STEM = "best"
+
+# Lightning messages about things a noisetrace run does on purpose: the logging interval of a short
+# epoch (metrics are logged per epoch anyway) and a deprecation inside Lightning's own code.
+_COSMETIC_WARNINGS = (
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated",
+)
 
 # Settings that may change when a run resumes: where and how fast it runs, and how long it goes on.
 RESUMABLE_KEYS = frozenset(
@@ -248,6 +256,7 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = Fal
         best,
         LearningRateMonitor(logging_interval="step"),
         start,
+        _QuietSanityCheck(),
     ]
     if cfg.optim.frozen_epochs > 0:
         callbacks.insert(0, BackboneWarmup(cfg.optim.frozen_epochs, cfg.optim.frozen_batchnorm))
@@ -279,7 +288,10 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = Fal
         save_config(cfg, paths["config"])
         for logger in trainer.loggers:
             logger.log_hyperparams({"config": config_to_dict(cfg), "code_version": noisetrace.__version__})
-    trainer.fit(task, datamodule=data, ckpt_path=paths["last"] if resume else None, weights_only=True)
+    with warnings.catch_warnings():
+        for message in _COSMETIC_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        trainer.fit(task, datamodule=data, ckpt_path=paths["last"] if resume else None, weights_only=True)
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     result: dict[str, Any] = {
@@ -306,3 +318,25 @@ class _StartStep(Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.step = trainer.global_step
+
+
+class _QuietSanityCheck(Callback):
+    """Silence AUROC's one-class warning during Lightning's sanity check only.
+
+    The sanity check scores the first two validation batches; videos come in uid order, so those
+    batches often hold one class, and AUROC warns about a number nobody reads. In a real validation
+    epoch the warning means something and stays on.
+    """
+
+    def __init__(self) -> None:
+        self._filters: warnings.catch_warnings[None] | None = None
+
+    def on_sanity_check_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._filters = warnings.catch_warnings()
+        self._filters.__enter__()
+        warnings.filterwarnings("ignore", message=r"No (negative|positive) samples in targets")
+
+    def on_sanity_check_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._filters is not None:
+            self._filters.__exit__(None, None, None)
+            self._filters = None

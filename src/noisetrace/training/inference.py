@@ -12,47 +12,24 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from noisetrace.core.errors import CheckpointError, NoisetraceError
+from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import atomic_path
 from noisetrace.core.manifest import read_manifest
 from noisetrace.core.predictions import PREDICTION_COLUMNS
 from noisetrace.data import FrameDataset, SequenceDataset, index_split, to_unit_float
 from noisetrace.faces.cache import FaceCache
-from noisetrace.training.checkpoint import load_checkpoint
+from noisetrace.training.checkpoint import checkpoint_input, load_checkpoint
 from noisetrace.training.module import fake_scores
 
 __all__ = ["predict_split"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_IMAGE_SIZE = 224
-
-
-def _input_settings(info: Mapping[str, Any], is_sequence: bool, path: Path) -> tuple[int, int | None]:
-    """``(image_size, seq_len)`` the checkpoint was trained with: its ``input`` description first,
-    then its training config; sequence models must state ``L``."""
-    described = info.get("input") if isinstance(info.get("input"), Mapping) else {}
-    training = info.get("training") if isinstance(info.get("training"), Mapping) else {}
-    data = training.get("data") if isinstance(training.get("data"), Mapping) else {}
-    image_size = described.get("image_size") or data.get("image_size") or DEFAULT_IMAGE_SIZE
-    if not is_sequence:
-        return int(image_size), None
-    seq_len = described.get("seq_len") or data.get("seq_len")
-    if not seq_len:
-        raise CheckpointError(
-            f"Checkpoint {path} holds a sequence model but does not say its sequence length "
-            "(neither input.seq_len nor training.data.seq_len); it was not written by `noisetrace train`."
-        )
-    return int(image_size), int(seq_len)
-
 
 def predict_split(
     checkpoint: str | os.PathLike[str],
@@ -78,7 +55,7 @@ def predict_split(
     if batch_size < 1:
         raise NoisetraceError(f"batch_size must be at least 1, got {batch_size}.")
     model, info = load_checkpoint(checkpoint, map_location=device)
-    image_size, seq_len = _input_settings(info, model.is_sequence, checkpoint)
+    image_size, seq_len = checkpoint_input(info, model.is_sequence, checkpoint)
     frame = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
     index = index_split(frame, FaceCache(cache), split, seq_len)
     if not index.items:

@@ -1,0 +1,89 @@
+"""Time ``noisetrace predict`` on 1080p video, split into decode / detect / model.
+
+The model is the paper's frame classifier (XceptionNet, timm ``legacy_xception``, 224² crops) with
+random weights (``pretrained=None``): its speed does not depend on what it learned. The timings are the
+ones every prediction records in its JSON (``seconds``): *decode* is decoding plus cropping and writing
+the lossless crops, *detect* the MTCNN cascade, *model* reading the crops and the forward passes.
+
+    python benchmarks/predict.py                       # 10 s of 1080p: the DFDC sample (300 frames)
+    python benchmarks/predict.py --frames 60 --device cuda
+    python benchmarks/predict.py --threads 1             # on a CPU shared with other jobs
+    python benchmarks/predict.py --videos a.mp4 b.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import torch
+
+from noisetrace.faces.video import probe_video
+from noisetrace.models import create_detector
+from noisetrace.predict import PredictSettings, predict_videos
+from noisetrace.training.checkpoint import input_description, save_checkpoint
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_VIDEOS = [
+    SHARED / "samples" / "dfdc_train_part_0" / "brtujopkby.mp4",  # 1080×1920 (portrait), 300 frames = 10.0 s
+    SHARED / "real_videos" / "facenet-pytorch_video.mp4",  # 1920×1080, 105 frames = 4.2 s, several faces
+]
+IMAGE_SIZE = 224
+
+
+def random_checkpoint(folder: Path) -> Path:
+    """An XceptionNet checkpoint with random weights, written as `noisetrace train` writes one."""
+    model = create_detector("xception", pretrained=None)
+    return save_checkpoint(model, folder / "xception", {"input": input_description(model, IMAGE_SIZE, None)})
+
+
+def cpu_name() -> str:
+    """The processor's marketing name where Linux tells it, else the architecture."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--videos", nargs="+", type=Path, default=DEFAULT_VIDEOS)
+    parser.add_argument("--frames", type=int, default=300, help="frames analysed per video (10 s at 30 fps)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+
+    settings = PredictSettings(frames=args.frames, device=args.device, batch_size=args.batch_size)
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoint = random_checkpoint(Path(scratch))
+        results = predict_videos(args.videos, checkpoint, settings=settings)
+
+    print(
+        f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), device {args.device}; XceptionNet 224², batch {args.batch_size}\n"
+    )
+    print(
+        "| video | size | frames timed | decode s | detect s | model s | total s | ms / frame | s per 10 s of video |\n"
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+    )
+    for path, result in zip(args.videos, results, strict=True):
+        info = probe_video(path)
+        seconds, frames = result["seconds"], result["frames_decoded"]
+        per_10s = seconds["total"] / (frames / info.fps) * 10 if info.fps else float("nan")
+        print(
+            f"| {path.name} | {info.width}×{info.height} | {frames} | {seconds['decode']:.1f} | "
+            f"{seconds['detect']:.1f} | {seconds.get('model', 0.0):.1f} | {seconds['total']:.1f} | "
+            f"{seconds['total'] / frames * 1000:.0f} | {per_10s:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Bad input: items that cannot be judged get a status and the run goes on (exit 0); mistakes in the call
+(missing input, missing or foreign checkpoint, bad options) are one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from noisetrace.cli.predict import predict
+from noisetrace.core.errors import NoisetraceError
+from noisetrace.predict import expand_inputs, item_ids
+from noisetrace.training import checkpoint_paths
+
+app = typer.Typer()
+app.command()(predict)
+runner = CliRunner()
+
+
+def invoke(*args: str | Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_unreadable_and_faceless_videos_get_a_status(sample_videos, image_checkpoint, tmp_path, video_writer):
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is a text file with a video's name\n")
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    rng = np.random.default_rng(0)
+    noise = video_writer(
+        tmp_path / "noise.mp4", [rng.integers(0, 256, (120, 160, 3), dtype=np.uint8) for _ in range(8)]
+    )
+
+    code, stdout, stderr = invoke(text, empty, noise, sample_videos[0], "-c", image_checkpoint, "--frames", "8")
+    assert code == 0, stderr
+    records = {Path(r["path"]).name: r for r in json.loads(stdout)}
+    assert records["notes.mp4"]["status"] == "unreadable" and "Not a readable video" in records["notes.mp4"]["message"]
+    assert records["empty.mp4"]["status"] == "unreadable" and "empty" in records["empty.mp4"]["message"]
+    assert records["noise.mp4"]["status"] == "no_face" and records["noise.mp4"]["frames_decoded"] == 8
+    for name in ("notes.mp4", "empty.mp4", "noise.mp4"):
+        assert records[name]["verdict"] is None and records[name]["score"] is None and records[name]["scores"] == []
+    assert records[sample_videos[0].name]["status"] == "ok"  # the bad items did not stop the run
+    assert "[1/4] unreadable" in stderr and "[3/4] no_face" in stderr
+
+
+def test_a_sequence_model_cannot_judge_a_single_image(shared_data, sequence_checkpoint):
+    code, stdout, _ = invoke(shared_data / "images" / "deepface_img1.jpg", "-c", sequence_checkpoint)
+    assert code == 0
+    (record,) = json.loads(stdout)
+    assert record["status"] == "too_short" and "4 consecutive frames" in record["message"]
+    assert record["frames_with_face"] == 1 and record["verdict"] is None
+
+
+def foreign_checkpoints(image_checkpoint: Path, sequence_checkpoint: Path, root: Path) -> dict[str, Path]:
+    """Checkpoints that must be refused, each with the message that explains why."""
+    root.mkdir()
+    garbage = root / "model.pth"
+    garbage.write_bytes(b"\x80\x04not a noisetrace checkpoint")
+
+    other_format = root / "other.json"
+    other_format.write_text(json.dumps({"format": "deepfakebench", "model": "xception"}))
+
+    # The description of the frame model beside the weights of the sequence model.
+    swapped = root / "swapped.json"
+    weights = root / "swapped.safetensors"
+    shutil.copy(checkpoint_paths(sequence_checkpoint)[0], weights)
+    info = json.loads(checkpoint_paths(image_checkpoint)[1].read_text())
+    info.update(weights=weights.name, weights_sha256=hashlib.sha256(weights.read_bytes()).hexdigest())
+    swapped.write_text(json.dumps(info))
+
+    # A complete description whose weights file is garbage.
+    corrupt = root / "corrupt.json"
+    (root / "corrupt.safetensors").write_bytes(b"\x00" * 64)
+    info = json.loads(checkpoint_paths(image_checkpoint)[1].read_text())
+    info.update(weights="corrupt.safetensors")
+    info.pop("weights_sha256")
+    corrupt.write_text(json.dumps(info))
+    return {
+        "No checkpoint description": root / "missing.json",
+        "No checkpoint description " + str(root / "model.pth.json"): garbage,
+        "does not describe a noisetrace detector": other_format,
+        "do not fit the described xception model": swapped,
+        "Cannot read checkpoint weights": corrupt,
+    }
+
+
+def test_a_missing_or_foreign_checkpoint_is_one_clear_line(
+    sample_videos, image_checkpoint, sequence_checkpoint, tmp_path
+):
+    for message, checkpoint in foreign_checkpoints(image_checkpoint, sequence_checkpoint, tmp_path / "ckpt").items():
+        code, stdout, stderr = invoke(sample_videos[0], "-c", checkpoint, "--frames", "2")
+        assert code == 1, (checkpoint, stderr)
+        assert stderr.startswith("error: ") and message in stderr and "Traceback" not in stderr
+        assert stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["missing.mp4"], 1, "error: Input not found: missing.mp4"),
+        (["nothing-*.mp4"], 1, "error: No file matches 'nothing-*.mp4'"),
+        (["VIDEO", "--threshold", "1.5"], 1, "threshold is a probability and must be in [0, 1]"),
+        (["VIDEO", "--rule", "mode"], 1, "rule must be one of ['mean', 'median', 'max', 'confident']"),
+        (["VIDEO", "--frames", "0"], 1, "frames, batch_size and evidence_frames must be at least 1"),
+        (["VIDEO", "--device", "tpu"], 1, "Unknown device 'tpu'"),
+        (["VIDEO", "--html"], 2, "write files: give an output folder"),
+    ],
+)
+def test_usage_mistakes_exit_non_zero(sample_videos, image_checkpoint, monkeypatch, tmp_path, args, code, message):
+    monkeypatch.chdir(tmp_path)
+    args = [str(sample_videos[0]) if a == "VIDEO" else a for a in args]
+    exit_code, stdout, stderr = invoke(*args, "-c", image_checkpoint)
+    assert exit_code == code
+    assert message in " ".join(stderr.split()) and "Traceback" not in stderr and stdout == ""
+
+
+def test_inputs_expand_folders_and_globs_once_each(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name in ("a/x.mp4", "a/y.PNG", "a/readme.md", "b.mp4", "c.mkv"):
+        (tmp_path / name).touch()
+    found = expand_inputs([tmp_path / "a", str(tmp_path / "*.m*"), tmp_path / "b.mp4"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a/x.mp4", "a/y.PNG", "b.mp4", "c.mkv"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoisetraceError, match="No video or image files in folder"):
+        expand_inputs([tmp_path / "empty"])
+
+
+def test_item_ids_are_unique_and_file_name_safe():
+    paths = [Path("a/clip.mp4"), Path("b/clip.mp4"), Path("clip-2.mp4"), Path("x/my video (1).mov")]
+    assert item_ids(paths) == ["clip", "clip-2", "clip-2-2", "my_video_1"]
