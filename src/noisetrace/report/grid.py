@@ -100,7 +100,8 @@ def _markdown(spec: ProtocolSpec, cells: dict[tuple[str, str], GridCell]) -> str
     lines = [
         f"**{spec.title}**",
         "",
-        f"Each cell: ours [95% CI] (paper); {spec.metric} in % at {_level_name(spec)} level.",
+        f"Each cell: ours [95% CI]{' (paper)' if any(row.paper for row in spec.rows) else ''}; "
+        f"{spec.metric} in % at {_level_name(spec)} level.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * 2 + [":---:"] * len(spec.columns)) + "|",

@@ -91,6 +91,18 @@ def _pieces(points: Sequence[Point]) -> list[list[tuple[float, float]]]:
     return [piece for piece in pieces if piece]
 
 
+def _legend_layout(names: Sequence[str], left: int, right: int) -> list[tuple[int, int, int]]:
+    """``(x, row, width)`` of each legend entry, wrapping to a new row where a name would not fit."""
+    layout, x, row = [], left, 0
+    for name in names:
+        entry = 22 + 7 * len(name) + 18  # swatch, gap, ~7 px per character of 12 px Helvetica, spacing
+        if x > left and x + entry - 18 > right:
+            x, row = left, row + 1
+        layout.append((x, row, entry))
+        x += entry
+    return layout
+
+
 def line_chart(
     series: Mapping[str, Sequence[Point]],
     *,
@@ -136,7 +148,9 @@ def line_chart(
     x_low, x_high = _data_range(xs, x_range)
     y_low, y_high = _data_range(ys, y_range)
 
-    top = 12 + (22 if title else 0) + _LEGEND_ROW * (1 if names else 0)
+    legend = _legend_layout(names, _MARGIN_LEFT, width - _MARGIN_RIGHT)
+    legend_rows = 1 + max((row for _, row, _ in legend), default=-1)
+    top = 12 + (22 if title else 0) + _LEGEND_ROW * legend_rows
     left, right, bottom = _MARGIN_LEFT, width - _MARGIN_RIGHT, height - _MARGIN_BOTTOM
     plot_w, plot_h = right - left, bottom - top
 
@@ -202,16 +216,14 @@ def line_chart(
             if markers or len(piece) == 1:
                 parts.extend(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in piece)
 
-    # Legend: one row above the plot, a colour swatch before each name.
-    cursor = left
-    legend_y = top - 8
-    for number, name in enumerate(names):
+    # Legend: above the plot, a colour swatch before each name, as many rows as the names need.
+    first_row_y = top - 8 - _LEGEND_ROW * (legend_rows - 1)
+    for number, (name, (x, row, _)) in enumerate(zip(names, legend, strict=True)):
         colour = PALETTE[number % len(PALETTE)]
+        y = first_row_y + _LEGEND_ROW * row
         parts.append(
-            f'<line x1="{cursor}" y1="{legend_y - 4}" x2="{cursor + 18}" y2="{legend_y - 4}" '
-            f'stroke="{colour}" stroke-width="3"/>'
+            f'<line x1="{x}" y1="{y - 4}" x2="{x + 18}" y2="{y - 4}" stroke="{colour}" stroke-width="3"/>'
         )
-        parts.append(f'<text x="{cursor + 22}" y="{legend_y}">{escape(name)}</text>')
-        cursor += 22 + 7 * len(name) + 18  # ~7 px per character of 12 px Helvetica
+        parts.append(f'<text x="{x + 22}" y="{y}">{escape(name)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)

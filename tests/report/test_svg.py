@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -82,3 +83,14 @@ def test_bad_arguments_are_refused():
         line_chart({"s": [(0, 1)]}, y_range=(1, 1))
     with pytest.raises(ValueError, match="at least 160"):
         line_chart({"s": [(0, 1)]}, width=50)
+
+
+def test_long_legends_wrap_onto_several_rows() -> None:
+    names = ["Xception-Net (RGB)", "Xception-Net (SRM)", "Xception-Net + LSTM (RGB)", "Xception-Net + LSTM (SRM)"]
+    series = {name: [(0.0, 0.0), (1.0, 1.0)] for name in names}
+    narrow, wide = line_chart(series, width=460, height=340), line_chart(series, width=1400, height=340)
+    text_ys = [float(m) for m in re.findall(r'<text x="[\d.]+" y="([\d.]+)">Xception', narrow)]
+    assert len(text_ys) == 4 and len(set(text_ys)) >= 2  # wrapped
+    text_xs = [float(m) for m in re.findall(r'<text x="([\d.]+)" y="[\d.]+">Xception', narrow)]
+    assert max(x + 7 * len(n) for x, n in zip(text_xs, names, strict=True)) <= 460
+    assert len(set(re.findall(r'<text x="[\d.]+" y="([\d.]+)">Xception', wide))) == 1  # one row when it fits
