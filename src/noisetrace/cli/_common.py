@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -39,3 +40,14 @@ def parse_shard(value: str) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise typer.BadParameter(f"shard index must satisfy 0 <= i < n; got {value!r}")
     return index, count
+
+
+def parse_data(items: list[str]) -> list[tuple[str, Path]]:
+    """Parse repeated ``--data NAME=ROOT`` options into ``(name, root)`` pairs, in the order given."""
+    sources = []
+    for item in items:
+        name, sep, root = item.partition("=")
+        if not sep or not name or not root:
+            raise typer.BadParameter(f"expected NAME=ROOT (e.g. ffpp=/data/FF++); got {item!r}", param_hint="--data")
+        sources.append((name, Path(root)))
+    return sources

@@ -11,24 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from noisetrace.cli._common import user_errors_exit
+from noisetrace.cli._common import parse_data, user_errors_exit
 from noisetrace.core.io import write_json_atomic
 from noisetrace.core.manifest import write_manifest
 from noisetrace.datasets import DATASETS, SPLIT_SCHEMES, SplitReport, build_joint_manifest, split_report_path
 
 _SPLIT_COLUMNS = ("train", "val", "test", "unassigned")
-
-
-def _parse_data(items: list[str]) -> list[tuple[str, Path]]:
-    sources = []
-    for item in items:
-        name, sep, root = item.partition("=")
-        if not sep or not name or not root:
-            raise typer.BadParameter(
-                f"expected NAME=ROOT (e.g. ffpp=/data/FF++); got {item!r}", param_hint="--data"
-            )
-        sources.append((name, Path(root)))
-    return sources
 
 
 def _print_summary(report: SplitReport, manifest: Path, report_path: Path) -> None:
@@ -130,7 +118,7 @@ def index(
     --split official: FF++'s pair lists (DF-1.0 follows its targets), Celeb-DF's
     List_of_testing_videos.txt as test; not defined for dfdc and folder.
     """
-    sources = _parse_data(data or [])
+    sources = parse_data(data or [])
     if root is not None or dataset is not None:
         if root is None or dataset is None:
             raise typer.BadParameter("ROOT and --dataset go together (or use --data NAME=ROOT)")

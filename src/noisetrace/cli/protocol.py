@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from noisetrace.cli._common import parse_shard, user_errors_exit
+from noisetrace.cli._common import parse_data, parse_shard, user_errors_exit
 from noisetrace.datasets.folder import LayoutWarning
 from noisetrace.faces.extract import ExtractSettings
 from noisetrace.protocols import GridSettings, list_specs, load_spec, plan_grid, plan_summary, run_grid
@@ -32,16 +32,6 @@ app = typer.Typer(
 
 _SPEC_HELP = f"A shipped spec ({', '.join(list_specs())}) or a YAML file of your own (see docs/protocols.md)."
 _DATA_HELP = "Dataset root as NAME=ROOT, one per dataset the spec lists (e.g. ffpp=/data/FF++)."
-
-
-def _parse_data(items: list[str]) -> dict[str, Path]:
-    data = {}
-    for item in items:
-        name, sep, root = item.partition("=")
-        if not sep or not name or not root:
-            raise typer.BadParameter(f"expected NAME=ROOT (e.g. ffpp=/data/FF++); got {item!r}", param_hint="--data")
-        data[name] = Path(root)
-    return data
 
 
 def _show_progress() -> None:
@@ -78,7 +68,7 @@ def plan(
     parsed = load_run_spec(spec, output)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
-        manifest = build_grid_manifest(parsed, _parse_data(data), output)
+        manifest = build_grid_manifest(parsed, dict(parse_data(data)), output)
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
     grid = plan_grid(parsed, manifest, tuple(overrides or ()))
@@ -133,7 +123,7 @@ def run(
         device=device,
         n_resamples=n_resamples,
     )
-    results = run_grid(spec, _parse_data(data), cache, output, settings, progress=typer.echo)
+    results = run_grid(spec, dict(parse_data(data)), cache, output, settings, progress=typer.echo)
     typer.echo(f"{len(results)} cells finished; results: {output / 'results.csv'}")
     typer.echo(f"report: noisetrace report {output}")
 

@@ -29,26 +29,15 @@ from noisetrace.data.testsets import TestSet, TestSetSpec, select_test_set
 from noisetrace.datasets.splits import person_ids
 from noisetrace.models import is_sequence_detector
 from noisetrace.protocols.spec import ColumnSpec, ProtocolSpec, RowSpec
-from noisetrace.training.config import TrainConfig, config_to_dict, load_config
+from noisetrace.training.config import TrainConfig, flat_config, load_config
+from noisetrace.training.fit import RESUMABLE_KEYS
 
 __all__ = ["RUNTIME_KEYS", "Cell", "GridPlan", "TrainingRun", "identity_leaks", "plan_grid", "training_rows"]
 
 TRAIN_SPLITS = ("train", "val")
-# How and where a run executes, not what it learns: excluded from the run key.
-RUNTIME_KEYS = frozenset(
-    {
-        "data.manifest",
-        "data.cache",
-        "data.num_workers",
-        "trainer.accelerator",
-        "trainer.devices",
-        "trainer.num_nodes",
-        "trainer.strategy",
-        "trainer.enable_progress_bar",
-        "trainer.log_every_n_steps",
-        "checkpoint.every_n_steps",
-    }
-)
+# How and where a run executes, not what it learns: excluded from the run key. These are the settings a
+# resumed run may change, except the number of epochs (a longer run is another run), plus the paths.
+RUNTIME_KEYS = (RESUMABLE_KEYS - {"trainer.max_epochs"}) | {"data.manifest", "data.cache"}
 
 
 @dataclass(frozen=True)
@@ -106,18 +95,8 @@ class GridPlan:
         return [cell for cell in self.cells if cell.run.key == run.key]
 
 
-def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _keyed_config(cfg: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in sorted(_flatten(config_to_dict(cfg)).items()) if k not in RUNTIME_KEYS}
+    return {k: v for k, v in sorted(flat_config(cfg).items()) if k not in RUNTIME_KEYS}
 
 
 def _uids_hash(rows: pd.DataFrame) -> str:

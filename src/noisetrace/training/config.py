@@ -40,6 +40,7 @@ __all__ = [
     "TrainerConfig",
     "config_diff",
     "config_to_dict",
+    "flat_config",
     "list_presets",
     "load_config",
     "save_config",
@@ -326,6 +327,11 @@ def config_diff(a: TrainConfig, b: TrainConfig) -> dict[str, tuple[Any, Any]]:
     return {
         k: (flat_a.get(k), flat_b.get(k)) for k in sorted(set(flat_a) | set(flat_b)) if flat_a.get(k) != flat_b.get(k)
     }
+
+
+def flat_config(cfg: TrainConfig) -> dict[str, Any]:
+    """Every setting under its dotted key (``optim.lr``), as overrides and run keys name them."""
+    return _flatten(config_to_dict(cfg))
 
 
 def _flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
