@@ -54,3 +54,16 @@ def test_killed_grid_resumes_without_retraining(grid_data: dict[str, Path], spec
     # every run started fresh once, except one the kill may have cut short (restarted or resumed)
     fresh = [event["run"] for event in before + after if not event["resume"]]
     assert len(fresh) - len(set(fresh)) <= 1
+
+
+def test_shards_split_the_runs_and_share_the_output(grid_data: dict[str, Path], spec_file, tmp_path: Path) -> None:
+    spec = spec_file("paper-table1", rows=["loo-NT", "celebdf-to-NT"], columns=["xception-rgb", "xception-srm"])
+    out = tmp_path / "grid"
+    data = {"ffpp": grid_data["ffpp"], "folder": grid_data["folder"]}
+    first = run_grid(spec, data, grid_data["cache"], out, GridSettings(shard=(0, 2), n_resamples=20))
+    trained_first = {event["run"] for event in _train_events(out)}
+    assert len(trained_first) == 2 and len(first) == 2  # half of the 4 runs, and their cells
+    results = run_grid(spec, data, grid_data["cache"], out, GridSettings(shard=(1, 2), n_resamples=20))
+    trained = [event["run"] for event in _train_events(out)]
+    assert len(trained) == len(set(trained)) == 4  # the second shard trained the other half only
+    assert len(results) == 4 and results["value"].notna().all()
