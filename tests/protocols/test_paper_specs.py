@@ -127,3 +127,15 @@ def test_spec_errors_say_what_to_fix(manifest) -> None:
                                 "rows": [{"train": ["DF"], "test": "F2F"}]})  # fmt: skip
     with pytest.raises(ConfigError, match="unknown detector 'vit'"):
         plan_grid(unknown_model, manifest)
+
+
+def test_an_output_folder_keeps_its_split(dataset_roots: dict[str, Path], tmp_path: Path) -> None:
+    args = ["protocol", "plan", "paper-table1", "-o", str(tmp_path / "grid")]
+    args += [item for name, root in dataset_roots.items() for item in ("-d", f"{name}={root}")]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    spec = yaml.safe_load((Path(__file__).parents[2] / "src/noisetrace/protocols/specs/paper-table1.yaml").read_text())
+    spec["split"]["seed"] = 1
+    other = tmp_path / "other-seed.yaml"
+    other.write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(app, [args[0], args[1], str(other), *args[3:]])
+    assert result.exit_code == 1 and "use a new output folder" in result.output

@@ -112,16 +112,26 @@ def build_grid_manifest(spec: ProtocolSpec, data: Mapping[str, str | os.PathLike
     sources = [(name, Path(data[name]).resolve()) for name in spec.datasets]
     manifest_path = out / MANIFEST_FILE
     report_path = split_report_path(manifest_path)
+    fractions = spec.split_fractions or PAPER_FRACTIONS
     if manifest_path.is_file() and report_path.is_file():
-        recorded = {(s["dataset"], s["root"]) for s in json.loads(report_path.read_text())["sources"]}
+        previous = json.loads(report_path.read_text(encoding="utf-8"))
+        recorded = {(s["dataset"], s["root"]) for s in previous["sources"]}
         asked = {(name, str(root)) for name, root in sources}
         if not asked <= recorded:
             raise ConfigError(
                 f"{out} was indexed from other dataset roots ({sorted(recorded)}); use a new output folder "
                 f"or the same --data roots"
             )
+        same_fractions = spec.split_scheme != "paper" or all(
+            abs(previous["fractions"].get(k, -1) - v) < 1e-9 for k, v in fractions.items()
+        )
+        if (previous["scheme"], previous["seed"]) != (spec.split_scheme, spec.split_seed) or not same_fractions:
+            raise ConfigError(
+                f"{out} holds a manifest split {previous['scheme']} (seed {previous['seed']}, "
+                f"{previous['fractions']}); this spec asks {spec.split_scheme} (seed {spec.split_seed}, "
+                f"{dict(fractions)}): use a new output folder"
+            )
         return read_manifest(manifest_path)
-    fractions = spec.split_fractions or PAPER_FRACTIONS
     manifest, report = build_joint_manifest(
         sources, spec.split_scheme, spec.split_seed, compressions=spec.compressions, fractions=fractions
     )
