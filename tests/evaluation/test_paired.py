@@ -8,8 +8,8 @@ import pytest
 from scipy.stats import wilcoxon
 from sklearn.metrics import roc_curve as sk_roc_curve
 
-from noisetrace.evaluation.metrics import MetricError
-from noisetrace.evaluation.paired import paired_video_test, per_video_accuracy, roc_curve
+from noisetrace.evaluation.metrics import MetricError, roc_curve
+from noisetrace.evaluation.paired import paired_video_test, per_video_accuracy
 
 
 @pytest.mark.parametrize("seed", range(5))

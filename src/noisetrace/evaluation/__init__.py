@@ -17,8 +17,9 @@ from noisetrace.evaluation.metrics import (
     compute_metrics,
     equal_error_rate,
     roc_auc,
+    roc_curve,
 )
-from noisetrace.evaluation.paired import PairedTest, paired_video_test, per_video_accuracy, roc_curve
+from noisetrace.evaluation.paired import PairedTest, paired_video_test, per_video_accuracy
 
 __all__ = [
     "AGGREGATION_RULES",

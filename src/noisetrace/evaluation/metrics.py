@@ -42,6 +42,7 @@ __all__ = [
     "compute_metrics",
     "equal_error_rate",
     "roc_auc",
+    "roc_curve",
 ]
 
 AggregationRule = Literal["mean", "median", "max", "confident"]
@@ -186,6 +187,15 @@ def _binary_clf_curve(
     tps = np.cumsum(y_sorted)[ends].astype(np.float64)
     fps = (ends + 1).astype(np.float64) - tps
     return fps, tps, s_sorted[ends]
+
+
+def roc_curve(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(fpr, tpr)`` at every distinct score, from (0, 0) to (1, 1); tied samples move both rates at
+    once (scikit-learn's ``roc_curve(drop_intermediate=False)``)."""
+    y, s = _check_pair(labels, scores)
+    _require_both_classes(y, "a ROC curve")
+    fps, tps, _ = _binary_clf_curve(y, s)
+    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
 
 
 def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:

@@ -1,4 +1,4 @@
-"""Paired comparison of two detectors on the same test videos, and ROC curve points.
+"""Paired comparison of two detectors on the same test videos.
 
 The paper compares RGB and SRM training cell by cell ("SRM significantly outperforms RGB training in
 image classification"). Two accuracies measured on the *same* videos are not independent samples, so
@@ -16,29 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
 from scipy.stats import wilcoxon
 
 from noisetrace.evaluation.metrics import MetricError
 
-__all__ = ["PairedTest", "paired_video_test", "per_video_accuracy", "roc_curve"]
-
-
-def roc_curve(labels: ArrayLike, scores: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``(fpr, tpr)`` at every distinct score, from (0, 0) to (1, 1); ties move both rates at once."""
-    y = np.asarray(labels).astype(np.int64)
-    s = np.asarray(scores, dtype=np.float64)
-    if y.ndim != 1 or y.shape != s.shape:
-        raise MetricError(f"labels and scores must be 1-D of one length, got {y.shape} and {s.shape}.")
-    positives, negatives = int(y.sum()), int(y.size - y.sum())
-    if positives == 0 or negatives == 0:
-        raise MetricError("a ROC curve needs real and fake samples; this test set has one class only.")
-    order = np.argsort(-s, kind="stable")
-    s, y = s[order], y[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]
-    tps = np.cumsum(y)[last_of_tie]
-    fps = (last_of_tie + 1) - tps
-    return np.r_[0.0, fps / negatives], np.r_[0.0, tps / positives]
+__all__ = ["PairedTest", "paired_video_test", "per_video_accuracy"]
 
 
 def per_video_accuracy(predictions: pd.DataFrame, threshold: float = 0.5) -> pd.Series:

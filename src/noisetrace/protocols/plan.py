@@ -74,7 +74,11 @@ class Cell:
     column: ColumnSpec
     seed: int
     run: TrainingRun
-    test_spec: TestSetSpec
+    test: TestSet  # drawn once, when the grid is planned; every column of the row shares it
+
+    @property
+    def test_spec(self) -> TestSetSpec:
+        return self.test.spec
 
     @property
     def id(self) -> str:
@@ -190,7 +194,7 @@ def plan_grid(
                 cfg = _column_config(spec, column, seed, overrides)
                 run = _make_run(row.train, rows, spec, cfg)
                 run = runs.setdefault(run.key, run)
-                cells.append(Cell(row, column, seed, run, test_spec))
+                cells.append(Cell(row, column, seed, run, test))
     return GridPlan(spec, runs, cells)
 
 

@@ -30,8 +30,8 @@ import yaml
 import noisetrace
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import write_text_atomic
-from noisetrace.evaluation.metrics import MetricError
-from noisetrace.evaluation.paired import paired_video_test, roc_curve
+from noisetrace.evaluation.metrics import MetricError, roc_curve
+from noisetrace.evaluation.paired import paired_video_test
 from noisetrace.protocols.runner import SPEC_FILE, collect_results
 from noisetrace.protocols.spec import ColumnSpec, ProtocolSpec, parse_spec
 from noisetrace.report.svg import line_chart
