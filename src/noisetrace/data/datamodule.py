@@ -19,10 +19,11 @@ from typing import Any
 import lightning as L
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.manifest import manifest_hash, read_manifest
+from noisetrace.data.blending import BlendedFrameDataset, BlendSettings, robust_augmentation
 from noisetrace.data.datasets import FrameDataset, SequenceDataset, SplitIndex, class_weights, index_split
 from noisetrace.data.transforms import to_unit_float
 from noisetrace.faces.cache import FaceCache
@@ -46,6 +47,11 @@ class FaceDataModule(L.LightningDataModule):
         batch_size: items per batch *per process* (DDP multiplies it by the number of processes).
         num_workers: loader worker processes; 0 loads in the training process.
         hflip: probability of a left-right flip of a training item (0: none, the paper's setting).
+        blend: make fakes from real crops while training (:mod:`noisetrace.data.blending`); frame
+            models only. The manifest may then hold real videos alone.
+        augment: ``"robust"``: compression/resize/blur/noise/colour augmentation of training items of
+            both classes (:func:`noisetrace.data.blending.robust_augmentation`); ``"none"``.
+        seed: seeds the validation fakes, so every epoch validates on the same images.
     """
 
     def __init__(
@@ -58,8 +64,13 @@ class FaceDataModule(L.LightningDataModule):
         batch_size: int = 32,
         num_workers: int = 2,
         hflip: float = 0.0,
+        blend: BlendSettings | None = None,
+        augment: str = "none",
+        seed: int = 0,
     ) -> None:
         super().__init__()
+        if blend is not None and seq_len is not None:
+            raise NoisetraceError("online blending (data.blend=online) makes frame items; use a frame model")
         self.manifest = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
         self.cache = FaceCache(cache)
         if not Path(cache).is_dir():
@@ -69,6 +80,9 @@ class FaceDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.hflip = hflip
+        self.blend = blend
+        self.augment = augment
+        self.seed = seed
         self.train_index: SplitIndex | None = None
         self.val_index: SplitIndex | None = None
 
@@ -83,7 +97,8 @@ class FaceDataModule(L.LightningDataModule):
             return
         self.train_index = self._index(TRAIN_SPLIT)
         self.val_index = self._index(VAL_SPLIT)
-        val_labels = set(self.val_index.labels)
+        # With online blending, validation fakes come from its real crops.
+        val_labels = set(self.val_index.labels) | ({1} if self.blend is not None else set())
         if val_labels != {0, 1}:
             raise NoisetraceError(
                 f"The validation split needs real and fake items to compute AUC and choose the best "
@@ -107,15 +122,31 @@ class FaceDataModule(L.LightningDataModule):
         """``w_c = N / (2 N_c)`` over the training items (see :func:`noisetrace.data.class_weights`)."""
         self.setup()
         assert self.train_index is not None
-        return class_weights(self.train_index.labels)
+        labels = self.train_index.labels
+        if self.blend is None:
+            return class_weights(labels)
+        # w_c = N / (2 N_c) over the items expected once a share p of the reals has become fakes.
+        total = len(labels)
+        reals = sum(1 for label in labels if label == 0) * (1 - self.blend.probability)
+        return (total / (2 * reals), total / (2 * (total - reals)))
 
-    def _dataset(self, index: SplitIndex, hflip: float) -> FrameDataset | SequenceDataset:
+    def _dataset(self, index: SplitIndex, hflip: float, *, train: bool = False) -> Dataset:
         # uint8 until the batch reaches the device: see on_after_batch_transfer.
+        if self.blend is not None:
+            augment = robust_augmentation() if train and self.augment == "robust" else None
+            return BlendedFrameDataset(
+                index.items,  # type: ignore[arg-type]
+                self.image_size,
+                self.blend,
+                augment=augment,
+                deterministic=not train,
+                seed=self.seed,
+            )
         if self.seq_len is None:
             return FrameDataset(index.items, self.image_size, hflip, torch.uint8)  # type: ignore[arg-type]
         return SequenceDataset(index.items, self.image_size, hflip, torch.uint8)  # type: ignore[arg-type]
 
-    def _loader(self, dataset: FrameDataset | SequenceDataset, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -128,7 +159,7 @@ class FaceDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         assert self.train_index is not None
-        return self._loader(self._dataset(self.train_index, self.hflip), shuffle=True)
+        return self._loader(self._dataset(self.train_index, self.hflip, train=True), shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         self.setup()

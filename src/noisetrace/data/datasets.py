@@ -22,7 +22,8 @@ from torch.utils.data import Dataset
 
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.data.transforms import load_face
-from noisetrace.faces.cache import FaceCache, VideoFaces
+from noisetrace.faces.cache import FaceCache, FrameRecord, VideoFaces
+from noisetrace.faces.geometry import points_in_crop
 
 __all__ = [
     "FrameDataset",
@@ -46,6 +47,8 @@ class FrameItem:
     label: int
     frame: int
     path: Path
+    # The five landmarks in crop pixels (from meta.json), for masks of fakes blended while training.
+    landmarks: tuple[tuple[float, float], ...] | None = None
 
     @property
     def frame_start(self) -> int:
@@ -155,8 +158,9 @@ def index_split(manifest: pd.DataFrame, cache: FaceCache, split: str, seq_len: i
         meta = cache.read_meta(uid)
         folder = cache.video_dir(uid)
         if seq_len is None:
+            size = int(meta.crop.get("size", 224))
             frames.extend(
-                FrameItem(uid, int(label), record.index, folder / record.file)
+                FrameItem(uid, int(label), record.index, folder / record.file, _crop_landmarks(record, size))
                 for record in meta.face_frames
                 if record.file is not None
             )
@@ -169,6 +173,13 @@ def index_split(manifest: pd.DataFrame, cache: FaceCache, split: str, seq_len: i
         )
     items: list[FrameItem] | list[SequenceItem] = frames if seq_len is None else sequences
     return SplitIndex(split, items, videos, missing=missing, excluded=excluded, skipped_windows=skipped)
+
+
+def _crop_landmarks(record: FrameRecord, size: int) -> tuple[tuple[float, float], ...] | None:
+    if record.landmarks is None or record.crop_box is None:
+        return None
+    points = points_in_crop(record.landmarks, record.crop_box, size)
+    return tuple((round(float(x), 2), round(float(y), 2)) for x, y in points)
 
 
 def class_weights(labels: Sequence[int]) -> tuple[float, float]:

@@ -7,7 +7,7 @@ assigns train/val/test so that no face crosses splits; :mod:`~noisetrace.dataset
 together for ``noisetrace index``. This package knows folders and identities, never faces or models.
 """
 
-from noisetrace.datasets.folder import VIDEO_EXTENSIONS, LayoutWarning
+from noisetrace.datasets.folder import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, LayoutWarning
 from noisetrace.datasets.index import (
     DATASETS,
     SPLIT_SCHEMES,
@@ -20,6 +20,7 @@ from noisetrace.datasets.splits import SplitReport
 
 __all__ = [
     "DATASETS",
+    "IMAGE_EXTENSIONS",
     "SPLIT_SCHEMES",
     "VIDEO_EXTENSIONS",
     "LayoutWarning",

@@ -9,6 +9,9 @@ One of ``real/`` and ``fake/`` may be absent (a warning says so): a folder of re
 what ``noisetrace demo`` and ``noisetrace synth`` start from.
     ROOT/identities.csv                   optional: columns ``file,identity[,source_id]``
 
+Photos (:data:`IMAGE_EXTENSIONS`) count as one-frame videos in this layout, so a folder of real face
+videos *and* photos indexes, extracts and trains like any other (the ``wild`` recipe's input).
+
 Without ``identities.csv`` every video is its own identity (its file stem), which is only safe when
 no person appears in two videos: the splits keep an identity in one split, so they can only be as
 good as the identities they are given. With it, ``file`` is the path relative to ``ROOT`` (for
@@ -35,6 +38,10 @@ from noisetrace.core.errors import DatasetLayoutError
 from noisetrace.core.manifest import MANIFEST_COLUMNS, REAL_METHOD, make_uid
 
 VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm"})
+# Still photos, read by the same decoder as one-frame videos (FFmpeg's image demuxer). Only the
+# ``folder`` layout takes them: a folder of real face photos is training material for self-blended
+# fakes (the ``wild`` recipe); the benchmark datasets hold videos only.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 IDENTITIES_FILE = "identities.csv"
 
 
@@ -68,11 +75,16 @@ def require_dir(path: Path, expected: str, root: Path) -> Path:
     return path
 
 
-def list_videos(folder: Path, recursive: bool = False) -> list[Path]:
-    """Video files in ``folder``, sorted; hidden files (``._x.mp4`` from macOS copies) are skipped."""
+def list_videos(
+    folder: Path, recursive: bool = False, extensions: frozenset[str] = VIDEO_EXTENSIONS
+) -> list[Path]:
+    """Video files in ``folder``, sorted; hidden files (``._x.mp4`` from macOS copies) are skipped.
+
+    ``extensions`` widens what counts as a video (the ``folder`` layout adds :data:`IMAGE_EXTENSIONS`).
+    """
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        p for p in candidates if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+        p for p in candidates if p.suffix.lower() in extensions and not p.name.startswith(".") and p.is_file()
     )
 
 
@@ -174,7 +186,7 @@ def index_folder(root: str | os.PathLike[str]) -> pd.DataFrame:
         groups += [(d.name, d) for d in sorted(fake_dir.iterdir()) if d.is_dir()]
     rows, unlisted = [], 0
     for method, folder in groups:
-        videos = list_videos(folder, recursive=True)
+        videos = list_videos(folder, recursive=True, extensions=VIDEO_EXTENSIONS | IMAGE_EXTENSIONS)
         if not videos:
             warn_layout(f"no videos in {folder}")
         for video in videos:

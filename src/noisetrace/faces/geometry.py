@@ -58,3 +58,16 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def points_in_crop(points: np.ndarray, box: np.ndarray, size: int = PAPER_CROP_SIZE) -> np.ndarray:
+    """Map frame-pixel ``points`` (e.g. the five landmarks) into the ``size``² crop of ``box``.
+
+    The inverse of what :func:`crop_and_resize` does to pixels: the same rounded bounds, then the
+    (generally non-uniform) scale of the resize, so a landmark lands on the same face feature in
+    the crop. Training-time blending draws its masks from these points.
+    """
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
+    scale = np.array([size / (x2 - x1), size / (y2 - y1)], dtype=np.float64)
+    return (np.asarray(points, dtype=np.float64) - np.array([x1, y1], dtype=np.float64)) * scale

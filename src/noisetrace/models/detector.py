@@ -68,7 +68,11 @@ __all__ = [
     "freeze_backbone",
 ]
 
-DOMAINS: tuple[str, ...] = ("rgb", "srm")
+# rgb: normalized colour; srm: the SRM residuals instead (the paper); fusion: both, as six channels
+# (the paper's future work: "a useful block to integrate into … an architecture which also exploits
+# color features").
+DOMAINS: tuple[str, ...] = ("rgb", "srm", "fusion")
+FUSION_CHANNELS = 6
 SRM_PLACEMENTS: tuple[str, ...] = ("before_norm", "after_norm")
 NUM_LOGITS: tuple[int, ...] = (1, 2)
 
@@ -95,10 +99,13 @@ class InputNormalization:
 
 
 class InputStage(nn.Module):
-    """``[0, 1]`` RGB → backbone input for one domain: normalization (rgb) or SRM residuals (srm).
+    """``[0, 1]`` RGB → backbone input for one domain: normalization (rgb), SRM residuals (srm), or
+    both stacked as six channels (fusion: early fusion, one backbone with a 6-channel stem).
 
     Mean and std are non-persistent buffers: they follow the model to its device, and checkpoints need
-    not carry them because :class:`DetectorSpec` records them.
+    not carry them because :class:`DetectorSpec` records them. In the fusion domain the residuals,
+    about 30× smaller than normalized colour, pass through a BatchNorm of their own so that both
+    halves of the stem's input start on one scale (its statistics are learned, and saved).
     """
 
     def __init__(
@@ -109,11 +116,15 @@ class InputStage(nn.Module):
         self.srm_placement = normalization.srm_placement
         self.register_buffer("mean", torch.tensor(normalization.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(normalization.std).view(1, 3, 1, 1), persistent=False)
-        self.srm = SRMConv2d(srm_truncation) if domain == "srm" else None
+        self.srm = SRMConv2d(srm_truncation) if domain in ("srm", "fusion") else None
+        self.residual_norm = nn.BatchNorm2d(3) if domain == "fusion" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.srm is None:
             return (x - self.mean) / self.std
+        if self.residual_norm is not None:
+            colour = (x - self.mean) / self.std
+            return torch.cat([colour, self.residual_norm(self.srm(x))], dim=1)
         if self.srm_placement == "after_norm":
             x = (x - self.mean) / self.std
         return self.srm(x)

@@ -29,6 +29,7 @@ import yaml
 
 from noisetrace.core.errors import ConfigError
 from noisetrace.core.io import write_text_atomic
+from noisetrace.models.detector import DOMAINS
 
 __all__ = [
     "CheckpointConfig",
@@ -68,14 +69,14 @@ class ModelConfig:
     """Which detector to build (see :func:`noisetrace.models.create_detector`)."""
 
     name: str
-    domain: str = "rgb"  # rgb | srm: the SRM layer first, nothing else changes (§2.2)
+    domain: str = "rgb"  # rgb | srm: the SRM layer first (§2.2) | fusion: RGB and SRM as 6 channels
     backbone: str = "legacy_xception"
     pretrained: str | None = "auto"  # auto: local ImageNet weights, a file path, or null/none: from scratch
     lstm_hidden: int = 256
     srm_truncation: float | None = None
 
     def __post_init__(self) -> None:
-        _choice("model.domain", self.domain, ("rgb", "srm"))
+        _choice("model.domain", self.domain, DOMAINS)
         _positive("model.lstm_hidden", self.lstm_hidden)
 
 
@@ -92,8 +93,15 @@ class DataConfig:
     # on CUDA, where decoding PNG crops is what limits the step rate.
     num_workers: int | str = "auto"
     hflip: float = 0.0  # probability of a left-right flip; the paper describes no augmentation
+    # Fakes made from real crops while training (the wild recipe): none | online (data.blending)
+    blend: str = "none"
+    blend_probability: float = 0.5  # share of real training crops turned into fakes
+    blend_methods: str = "selfblend:0.6,swap:0.2,resample:0.2"  # synth methods and their weights
+    augment: str = "none"  # none | robust: compression/resize/blur/noise/colour on both classes
 
     def __post_init__(self) -> None:
+        _choice("data.blend", self.blend, ("none", "online"))
+        _choice("data.augment", self.augment, ("none", "robust"))
         _positive("data.batch_size", self.batch_size)
         _positive("data.image_size", self.image_size)
         _positive("data.seq_len", self.seq_len)

@@ -37,6 +37,7 @@ import noisetrace
 from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic
 from noisetrace.data import FaceDataModule
+from noisetrace.data.blending import BlendSettings, parse_blend_methods
 from noisetrace.models import Detector, create_detector
 from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCheckpoint
 from noisetrace.training.checkpoint import checkpoint_paths, input_description
@@ -174,6 +175,12 @@ def _num_workers(cfg: TrainConfig) -> int:
     return max(1, min(16, cores // max(1, local)))
 
 
+def _blend_settings(cfg: TrainConfig) -> BlendSettings | None:
+    if cfg.data.blend == "none":
+        return None
+    return BlendSettings(cfg.data.blend_probability, parse_blend_methods(cfg.data.blend_methods))
+
+
 def _loggers(logs: Path) -> list[Logger]:
     loggers: list[Logger] = [CSVLogger(logs, name="csv")]
     try:
@@ -226,6 +233,9 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = Fal
         batch_size=cfg.data.batch_size,
         num_workers=_num_workers(cfg),
         hflip=cfg.data.hflip,
+        blend=_blend_settings(cfg),
+        augment=cfg.data.augment,
+        seed=cfg.seed,
     )
     weights = data.class_weights() if cfg.loss.class_weights == "auto" else (1.0, 1.0)
     log.info("class weights: real %.4f, fake %.4f (loss.class_weights=%s)", *weights, cfg.loss.class_weights)
