@@ -72,3 +72,16 @@ def test_index_root_needs_a_dataset(tmp_path: Path) -> None:
     result = runner.invoke(app, ["index", str(tmp_path), "-o", str(tmp_path / "m.parquet")])
     assert result.exit_code == 2
     assert "--dataset" in result.output
+
+
+def test_index_ffpp_actors_are_their_own_method_unless_asked(tmp_path: Path, shared_data: Path) -> None:
+    root = _ffpp_tree(tmp_path / "ff", shared_data / "samples")
+    link = root / "original_sequences/actors/c23/videos/01__kitchen_pan.mp4"
+    link.parent.mkdir(parents=True)
+    os.symlink(shared_data / "samples" / "ffpp_c23_original_000.mp4", link)
+    for flags, method in (([], "actors"), (["--ffpp-actors-as-reals"], "original")):
+        output = tmp_path / f"{method}.csv"
+        result = runner.invoke(app, ["index", str(root), "--dataset", "ffpp", *flags, "-o", str(output)])
+        assert result.exit_code == 0, result.output
+        actor = read_manifest(output).query("video_id == '01__kitchen_pan'")
+        assert (actor["method"].item(), actor["label"].item()) == (method, 0)

@@ -87,6 +87,31 @@ def test_ffpp_methods_labels_and_ids(tmp_path: Path, samples: Path) -> None:
     assert _one(frame, video_id="01__kitchen_pan")["identity"] == "01"
 
 
+def test_ffpp_actors_are_deepfakedetection_reals_not_ffpp_originals(tmp_path: Path, samples: Path) -> None:
+    from noisetrace.data import TestSetSpec, select_test_set
+
+    root = make_ffpp(tmp_path / "ff", samples)
+    with pytest.warns(LayoutWarning):
+        frame = index_dataset("ffpp", root)
+    actor = _one(frame, video_id="01__kitchen_pan")
+    assert (actor["method"], actor["label"], actor["identity"]) == ("actors", 0, "01")
+    assert actor["uid"] == make_uid("ffpp", "c23", "actors", "01__kitchen_pan")
+    originals = frame[frame["method"] == "original"]
+    assert sorted(originals["video_id"]) == sorted(i for pair in PAIRS for i in pair)  # the youtube ids only
+    # every video a test set can draw as an FF++ real is a youtube original
+    every_test = TestSetSpec(fakes=(("ffpp", "Deepfakes"),), n=None)
+    reals = select_test_set(frame.assign(split="test"), every_test).rows.query("label == 0")
+    assert len(reals) == 10 and not reals["video_id"].str.contains("__").any()
+    # asked for explicitly, they join FF++'s reals
+    with pytest.warns(LayoutWarning):
+        asked = index_dataset("ffpp", root, ffpp_actors_as_reals=True)
+    assert _one(asked, video_id="01__kitchen_pan")["method"] == "original"
+    assert "01__kitchen_pan" in set(select_test_set(asked.assign(split="test"), every_test).rows["video_id"])
+    with pytest.warns(LayoutWarning):
+        manifest, _ = build_joint_manifest([("ffpp", root)], ffpp_actors_as_reals=True)
+    assert _one(manifest, video_id="01__kitchen_pan")["method"] == "original"
+
+
 def test_ffpp_compression_filter_and_errors(tmp_path: Path, samples: Path) -> None:
     root = make_ffpp(tmp_path / "ff", samples)
     with pytest.raises(DatasetLayoutError, match=r"original_sequences/youtube/<c40>/videos"):

@@ -103,6 +103,14 @@ def index(
             help="Also keep each DeeperForensics-1.0 actor's fakes in one split (best for dfo alone)."
         ),
     ] = False,
+    ffpp_actors_as_reals: Annotated[
+        bool,
+        typer.Option(
+            help="Count FF++'s original_sequences/actors (DeepFakeDetection's studio reals) among FF++'s "
+            "real videos. Default: they are indexed as method 'actors', which FF++ training and test sets "
+            "do not pick (the paper's FF++ reals are the 1,000 youtube originals)."
+        ),
+    ] = False,
 ) -> None:
     """Index dataset folders into a manifest (one row per video) with a train/val/test split.
 
@@ -134,6 +142,7 @@ def index(
                 compressions=compression,
                 max_component_share=max_component_share,
                 link_dfo_actors=link_dfo_actors,
+                ffpp_actors_as_reals=ffpp_actors_as_reals,
             )
         finally:  # what the indexers noticed helps most when they then fail
             for warning in caught:

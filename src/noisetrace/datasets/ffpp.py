@@ -13,6 +13,13 @@ is the video that was manipulated and the source the driving or donor video, so 
 split key) is the target and ``source_id`` the donor. The DeepFakeDetection part (actors ``01``–``28``)
 is indexed when present, with the same meaning of target and source.
 
+*The FF++ reals are the 1,000 youtube originals* (the paper's, and every FF++ method's source videos).
+The studio videos of ``original_sequences/actors`` are DeepFakeDetection's reals, not FF++'s: they are
+indexed as real rows (``label`` 0) of method ``actors`` (:data:`ACTORS_METHOD`), which nothing that
+asks for a dataset's real videos (method ``original``: training sets, test sets, protocols) picks, so
+they are only used on purpose. ``actors_as_reals=True`` (``noisetrace index --ffpp-actors-as-reals``)
+indexes them as method ``original`` instead, i.e. among FF++'s reals.
+
 ``compression`` is the ``<comp>`` folder, so one video at two compressions has two rows (two uids)
 with the same identity, and the splits keep them together.
 """
@@ -39,6 +46,7 @@ from noisetrace.datasets.folder import (
 
 FFPP_METHODS: tuple[str, ...] = ("Deepfakes", "Face2Face", "FaceShifter", "FaceSwap", "NeuralTextures")
 DFD_METHOD = "DeepFakeDetection"
+ACTORS_METHOD = "actors"  # DeepFakeDetection's real videos (original_sequences/actors); not FF++ originals
 COMPRESSIONS: tuple[str, ...] = ("raw", "c23", "c40")
 
 _YOUTUBE_REAL = re.compile(r"^(\d+)$")
@@ -102,24 +110,27 @@ def youtube_original_rows(
     return rows
 
 
-def _actor_rows(root: Path, compressions: tuple[str, ...] | None) -> list[dict[str, object]]:
-    """Rows for the DeepFakeDetection reals in ``original_sequences/actors`` (absent is fine)."""
+def _actor_rows(
+    root: Path, compressions: tuple[str, ...] | None, as_reals: bool = False
+) -> list[dict[str, object]]:
+    """Rows for the DeepFakeDetection reals in ``original_sequences/actors`` (absent is fine): method
+    ``actors``, or ``original`` (among FF++'s reals) with ``as_reals``."""
     actors = root / "original_sequences" / "actors"
     if not actors.is_dir():
         return []
+    method = REAL_METHOD if as_reals else ACTORS_METHOD
     rows = []
     for comp, folder in _video_folders(actors, compressions):
         for video, match in named_videos(folder, _ACTOR_REAL, "<actor>__<scene>.mp4", warn_empty=False):
-            rows.append(
-                video_row(
-                    dataset="ffpp",
-                    method=REAL_METHOD,
-                    video_id=video.stem,
-                    target_id=match.group(1),
-                    compression=comp,
-                    path=video,
-                )
+            row = video_row(
+                dataset="ffpp",
+                method=method,
+                video_id=video.stem,
+                target_id=match.group(1),
+                compression=comp,
+                path=video,
             )
+            rows.append({**row, "label": 0})  # real under either method name
     return rows
 
 
@@ -153,11 +164,20 @@ def _method_rows(method_dir: Path, compressions: tuple[str, ...] | None) -> list
     return rows
 
 
-def index_ffpp(root: str | os.PathLike[str], compressions: Sequence[str] | None = None) -> pd.DataFrame:
-    """Index an FF++ tree (module docstring); ``compressions`` keeps only those (default: all found)."""
+def index_ffpp(
+    root: str | os.PathLike[str],
+    compressions: Sequence[str] | None = None,
+    *,
+    actors_as_reals: bool = False,
+) -> pd.DataFrame:
+    """Index an FF++ tree (module docstring); ``compressions`` keeps only those (default: all found).
+
+    ``actors_as_reals`` counts DeepFakeDetection's actor videos among FF++'s reals (method
+    ``original``); by default they are real rows of method ``actors``.
+    """
     root = absolute_root(root, "FF++ root")
     wanted = check_compressions(compressions)
-    rows = youtube_original_rows(root, wanted) + _actor_rows(root, wanted)
+    rows = youtube_original_rows(root, wanted) + _actor_rows(root, wanted, actors_as_reals)
 
     manipulated = require_dir(
         root / "manipulated_sequences",

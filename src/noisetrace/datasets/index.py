@@ -45,14 +45,18 @@ def index_dataset(
     *,
     real_root: str | os.PathLike[str] | None = None,
     compressions: Sequence[str] | None = None,
+    ffpp_actors_as_reals: bool = False,
 ) -> pd.DataFrame:
     """Index one dataset root into unsplit manifest rows (``split == ""``).
 
     ``compressions`` filters FF++ (default: every compression found) and picks the compression of
     the FF++ originals that ``real_root`` supplies as DF-1.0's reals (default: c23).
+    ``ffpp_actors_as_reals`` counts FF++'s ``original_sequences/actors`` (DeepFakeDetection's reals)
+    among FF++'s real videos; by default they are real rows of method ``actors``
+    (:mod:`noisetrace.datasets.ffpp`).
     """
     if dataset == "ffpp":
-        return index_ffpp(root, compressions)
+        return index_ffpp(root, compressions, actors_as_reals=ffpp_actors_as_reals)
     if dataset == "dfo":
         return index_dfo(root, real_root, compressions or DEFAULT_REAL_COMPRESSIONS)
     if dataset == "celebdf":
@@ -99,13 +103,14 @@ def build_joint_manifest(
     max_component_share: float = DEFAULT_MAX_COMPONENT_SHARE,
     link_dfo_actors: bool = False,
     official_val_fraction: float = OFFICIAL_VAL_FRACTION,
+    ffpp_actors_as_reals: bool = False,
 ) -> tuple[pd.DataFrame, SplitReport]:
     """Index every ``(dataset, root)`` pair and split them together.
 
     ``real_root`` is the FF++ root whose youtube originals are DF-1.0's reals; when FF++ itself is
-    among ``sources`` its reals are already there and ``real_root`` is not needed. The other keyword
-    arguments are those of :func:`~noisetrace.datasets.splits.paper_split` and
-    :func:`~noisetrace.datasets.splits.official_split`.
+    among ``sources`` its reals are already there and ``real_root`` is not needed.
+    ``ffpp_actors_as_reals`` is that of :func:`index_dataset`. The other keyword arguments are those of
+    :func:`~noisetrace.datasets.splits.paper_split` and :func:`~noisetrace.datasets.splits.official_split`.
     """
     if not sources:
         raise ConfigError("nothing to index: give ROOT --dataset NAME, or --data NAME=ROOT (repeatable)")
@@ -122,7 +127,10 @@ def build_joint_manifest(
     if real_root is not None and all(dataset != "dfo" for dataset, _ in sources):
         raise ConfigError("--real-root gives DeeperForensics-1.0 its real videos; it needs --dataset dfo")
 
-    frames = [index_dataset(d, r, real_root=real_root, compressions=compressions) for d, r in sources]
+    frames = [
+        index_dataset(d, r, real_root=real_root, compressions=compressions, ffpp_actors_as_reals=ffpp_actors_as_reals)
+        for d, r in sources
+    ]
     manifest = _combine(frames)
     if manifest.empty:
         roots = ", ".join(str(Path(os.path.abspath(r))) for _, r in sources)

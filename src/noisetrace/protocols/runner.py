@@ -37,7 +37,7 @@ from tqdm import tqdm
 from noisetrace.core.device import resolve_device
 from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
-from noisetrace.core.manifest import read_manifest, write_manifest
+from noisetrace.core.manifest import REAL_METHOD, read_manifest, write_manifest
 from noisetrace.core.memory import release_freed_memory
 from noisetrace.datasets import build_joint_manifest, split_report_path
 from noisetrace.datasets.splits import PAPER_FRACTIONS
@@ -145,7 +145,7 @@ def _videos_needed(plan: GridPlan, manifest: pd.DataFrame) -> pd.DataFrame:
     keep = pd.Series(False, index=manifest.index)
     for fake_set in sets:
         keep |= (manifest["dataset"] == fake_set.dataset) & (manifest["method"] == fake_set.method)
-        keep |= (manifest["dataset"] == fake_set.reals) & (manifest["label"] == 0)
+        keep |= (manifest["dataset"] == fake_set.reals) & (manifest["label"] == 0) & (manifest["method"] == REAL_METHOD)
     return manifest[keep]
 
 
