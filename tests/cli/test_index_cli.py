@@ -85,3 +85,16 @@ def test_index_ffpp_actors_are_their_own_method_unless_asked(tmp_path: Path, sha
         assert result.exit_code == 0, result.output
         actor = read_manifest(output).query("video_id == '01__kitchen_pan'")
         assert (actor["method"].item(), actor["label"].item()) == (method, 0)
+
+
+def test_index_celebdf_youtube_real_only_when_asked(tmp_path: Path, shared_data: Path) -> None:
+    root = tmp_path / "celebdf"
+    for name in ("Celeb-real/id0_0000.mp4", "Celeb-real/id1_0000.mp4", "Celeb-synthesis/id0_id1_0000.mp4",
+                 "Celeb-synthesis/id1_id0_0000.mp4", "YouTube-real/00000.mp4"):  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(shared_data / "samples" / "ffpp_c23_original_000.mp4", root / name)
+    for flags, reals in (([], 2), (["--celebdf-youtube-real"], 3)):
+        output = tmp_path / f"m{reals}.csv"
+        result = runner.invoke(app, ["index", str(root), "--dataset", "celebdf", *flags, "-o", str(output)])
+        assert result.exit_code == 0, result.output
+        assert (read_manifest(output)["label"] == 0).sum() == reals

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -168,7 +169,7 @@ def test_celebdf_target_donor_and_youtube_identities(tmp_path: Path, samples: Pa
     (tmp_path / "List_of_testing_videos.txt").write_text(
         "1 YouTube-real/00007.mp4\n0 Celeb-synthesis/id0_id1_0000.mp4\n"
     )
-    frame = index_dataset("celebdf", tmp_path)
+    frame = index_dataset("celebdf", tmp_path, celebdf_youtube_real=True)
     fake = _one(frame, video_id="id0_id1_0000")
     assert (fake["method"], fake["label"], fake["target_id"], fake["source_id"]) == (
         "Celeb-DF",
@@ -178,11 +179,37 @@ def test_celebdf_target_donor_and_youtube_identities(tmp_path: Path, samples: Pa
     )
     assert _one(frame, video_id="00007")["identity"] == "yt_00007"
     assert read_test_list(tmp_path) == {"YouTube-real/00007.mp4": 0, "Celeb-synthesis/id0_id1_0000.mp4": 1}
-    manifest, _ = build_manifest(tmp_path, "celebdf", split="official")
+    manifest, _ = build_manifest(tmp_path, "celebdf", split="official", celebdf_youtube_real=True)
     assert set(manifest.loc[manifest["split"] == "test", "video_id"]) == {"00007", "id0_id1_0000"}
     shutil.rmtree(tmp_path / "Celeb-synthesis")
     with pytest.raises(DatasetLayoutError, match="Celeb-synthesis"):
         index_dataset("celebdf", tmp_path)
+
+
+def test_celebdf_reals_are_celeb_real_only_by_default(tmp_path: Path, samples: Path) -> None:
+    """The paper's 590 Celeb-DF reals are Celeb-real; YouTube-real joins only when asked."""
+    video = samples / "ffpp_c23_original_000.mp4"
+    for name in ("Celeb-real/id0_0000.mp4", "Celeb-real/id1_0000.mp4", "Celeb-synthesis/id0_id1_0000.mp4",
+                 "Celeb-synthesis/id1_id0_0000.mp4", "YouTube-real/00007.mp4"):  # fmt: skip
+        _link(video, tmp_path / name)
+    (tmp_path / "List_of_testing_videos.txt").write_text(
+        "1 YouTube-real/00007.mp4\n1 Celeb-real/id1_0000.mp4\n0 Celeb-synthesis/id0_id1_0000.mp4\n"
+    )
+    frame = index_dataset("celebdf", tmp_path)
+    reals = frame[frame["label"] == 0]
+    assert sorted(reals["video_id"]) == ["id0_0000", "id1_0000"]
+    assert not frame["path"].str.contains("YouTube-real").any()
+    assert read_test_list(tmp_path, youtube_real=False) == {
+        "Celeb-real/id1_0000.mp4": 0,
+        "Celeb-synthesis/id0_id1_0000.mp4": 1,
+    }
+    # the official split does not miss the YouTube-real test videos it was told to leave out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        manifest, _ = build_manifest(tmp_path, "celebdf", split="official")
+    assert set(manifest.loc[manifest["split"] == "test", "video_id"]) == {"id1_0000", "id0_id1_0000"}
+    asked = index_dataset("celebdf", tmp_path, celebdf_youtube_real=True)
+    assert sorted(asked.loc[asked["label"] == 0, "video_id"]) == ["00007", "id0_0000", "id1_0000"]
 
 
 def test_folder_layout_with_identities_csv(tmp_path: Path, samples: Path) -> None:

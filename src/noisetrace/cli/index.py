@@ -111,6 +111,13 @@ def index(
             "do not pick (the paper's FF++ reals are the 1,000 youtube originals)."
         ),
     ] = False,
+    celebdf_youtube_real: Annotated[
+        bool,
+        typer.Option(
+            help="Also index Celeb-DF's YouTube-real/ videos as real videos (and keep them in the official "
+            "test list). Default: Celeb-real only, the paper's 590 reals."
+        ),
+    ] = False,
 ) -> None:
     """Index dataset folders into a manifest (one row per video) with a train/val/test split.
 
@@ -143,6 +150,7 @@ def index(
                 max_component_share=max_component_share,
                 link_dfo_actors=link_dfo_actors,
                 ffpp_actors_as_reals=ffpp_actors_as_reals,
+                celebdf_youtube_real=celebdf_youtube_real,
             )
         finally:  # what the indexers noticed helps most when they then fail
             for warning in caught:

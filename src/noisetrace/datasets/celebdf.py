@@ -11,6 +11,12 @@ with id16's face. So ``identity`` = ``target_id`` = ``id0`` and ``source_id`` = 
 YouTube-real video shows someone the release does not name; its identity is the video itself,
 ``yt_<NNNNN>`` (the design's "YouTube-real by video").
 
+*Reals.* The paper counts Celeb-DF's 590 real videos: ``Celeb-real`` only (v2: 590 Celeb-real, 300
+YouTube-real). By default ``YouTube-real/`` is therefore not indexed, and the entries of the official
+test list that name it are dropped with it (:func:`read_test_list` with ``youtube_real=False``).
+``youtube_real=True`` (``noisetrace index --celebdf-youtube-real``) indexes them as more real videos
+(method ``original``), each its own identity.
+
 The dataset name is ``celebdf`` for either version; the version is in the root path.
 """
 
@@ -50,8 +56,9 @@ def relative_name(path: str | os.PathLike[str]) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def index_celebdf(root: str | os.PathLike[str]) -> pd.DataFrame:
-    """Index a Celeb-DF v1/v2 tree (module docstring). ``YouTube-real/`` is optional."""
+def index_celebdf(root: str | os.PathLike[str], *, youtube_real: bool = False) -> pd.DataFrame:
+    """Index a Celeb-DF v1/v2 tree (module docstring): Celeb-real and Celeb-synthesis, and with
+    ``youtube_real`` the videos of ``YouTube-real/`` too (optional even then)."""
     root = absolute_root(root, "Celeb-DF root")
     real_dir = require_dir(root / CELEB_REAL, _EXPECTED, root)
     fake_dir = require_dir(root / CELEB_SYNTHESIS, _EXPECTED, root)
@@ -75,7 +82,7 @@ def index_celebdf(root: str | os.PathLike[str]) -> pd.DataFrame:
             )
 
     youtube = root / YOUTUBE_REAL
-    if youtube.is_dir():
+    if youtube_real and youtube.is_dir():
         for video in list_videos(youtube):
             rows.append(
                 video_row(
@@ -89,11 +96,12 @@ def index_celebdf(root: str | os.PathLike[str]) -> pd.DataFrame:
     return rows_to_frame(rows)
 
 
-def read_test_list(root: str | os.PathLike[str]) -> dict[str, int]:
+def read_test_list(root: str | os.PathLike[str], *, youtube_real: bool = True) -> dict[str, int]:
     """``<folder>/<file>`` → manifest label (0 real, 1 fake) from the official test list.
 
     The file writes ``1`` for real and ``0`` for fake, the reverse of the manifest's convention, so
-    the labels are flipped here, once.
+    the labels are flipped here, once. ``youtube_real=False`` leaves out the list's ``YouTube-real/``
+    entries (for an index without them, see the module docstring).
     """
     root = absolute_root(root, "Celeb-DF root")
     path = root / TEST_LIST
@@ -111,4 +119,6 @@ def read_test_list(root: str | os.PathLike[str]) -> dict[str, int]:
                 f"{path}, line {number}: expected '<1|0> <folder>/<file>' (1 = real, 0 = fake), got {line!r}"
             )
         listed[parts[1]] = 1 - int(parts[0])
+    if not youtube_real:
+        listed = {name: label for name, label in listed.items() if not name.startswith(f"{YOUTUBE_REAL}/")}
     return listed

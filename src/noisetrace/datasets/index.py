@@ -46,6 +46,7 @@ def index_dataset(
     real_root: str | os.PathLike[str] | None = None,
     compressions: Sequence[str] | None = None,
     ffpp_actors_as_reals: bool = False,
+    celebdf_youtube_real: bool = False,
 ) -> pd.DataFrame:
     """Index one dataset root into unsplit manifest rows (``split == ""``).
 
@@ -53,14 +54,15 @@ def index_dataset(
     the FF++ originals that ``real_root`` supplies as DF-1.0's reals (default: c23).
     ``ffpp_actors_as_reals`` counts FF++'s ``original_sequences/actors`` (DeepFakeDetection's reals)
     among FF++'s real videos; by default they are real rows of method ``actors``
-    (:mod:`noisetrace.datasets.ffpp`).
+    (:mod:`noisetrace.datasets.ffpp`). ``celebdf_youtube_real`` indexes Celeb-DF's ``YouTube-real/``
+    as well; by default its reals are ``Celeb-real`` only, the paper's 590 (:mod:`noisetrace.datasets.celebdf`).
     """
     if dataset == "ffpp":
         return index_ffpp(root, compressions, actors_as_reals=ffpp_actors_as_reals)
     if dataset == "dfo":
         return index_dfo(root, real_root, compressions or DEFAULT_REAL_COMPRESSIONS)
     if dataset == "celebdf":
-        return index_celebdf(root)
+        return index_celebdf(root, youtube_real=celebdf_youtube_real)
     if dataset == "dfdc":
         return index_dfdc(root)
     if dataset == "folder":
@@ -104,13 +106,16 @@ def build_joint_manifest(
     link_dfo_actors: bool = False,
     official_val_fraction: float = OFFICIAL_VAL_FRACTION,
     ffpp_actors_as_reals: bool = False,
+    celebdf_youtube_real: bool = False,
 ) -> tuple[pd.DataFrame, SplitReport]:
     """Index every ``(dataset, root)`` pair and split them together.
 
     ``real_root`` is the FF++ root whose youtube originals are DF-1.0's reals; when FF++ itself is
     among ``sources`` its reals are already there and ``real_root`` is not needed.
-    ``ffpp_actors_as_reals`` is that of :func:`index_dataset`. The other keyword arguments are those of
-    :func:`~noisetrace.datasets.splits.paper_split` and :func:`~noisetrace.datasets.splits.official_split`.
+    ``ffpp_actors_as_reals`` and ``celebdf_youtube_real`` are those of :func:`index_dataset` (with
+    ``celebdf_youtube_real=False`` the official split ignores the test list's YouTube-real entries).
+    The other keyword arguments are those of :func:`~noisetrace.datasets.splits.paper_split` and
+    :func:`~noisetrace.datasets.splits.official_split`.
     """
     if not sources:
         raise ConfigError("nothing to index: give ROOT --dataset NAME, or --data NAME=ROOT (repeatable)")
@@ -128,7 +133,14 @@ def build_joint_manifest(
         raise ConfigError("--real-root gives DeeperForensics-1.0 its real videos; it needs --dataset dfo")
 
     frames = [
-        index_dataset(d, r, real_root=real_root, compressions=compressions, ffpp_actors_as_reals=ffpp_actors_as_reals)
+        index_dataset(
+            d,
+            r,
+            real_root=real_root,
+            compressions=compressions,
+            ffpp_actors_as_reals=ffpp_actors_as_reals,
+            celebdf_youtube_real=celebdf_youtube_real,
+        )
         for d, r in sources
     ]
     manifest = _combine(frames)
@@ -143,7 +155,7 @@ def build_joint_manifest(
         test_videos = {}
         for dataset, root in sources:
             if dataset == "celebdf":
-                test_videos.update(read_test_list(root))
+                test_videos.update(read_test_list(root, youtube_real=celebdf_youtube_real))
         manifest, report = official_split(manifest, seed, test_videos or None, official_val_fraction)
 
     recorded = [{"dataset": d, "root": os.path.abspath(r)} for d, r in sources]
