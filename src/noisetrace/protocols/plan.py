@@ -10,15 +10,21 @@ where and how fast a run executes (:data:`RUNTIME_KEYS`) are not part of the key
 **Every cell is checked for identity leaks.** A cell trains on the train/val videos of its sets and
 tests on videos of the test split. :func:`identity_leaks` lists every identity (the person whose
 video it is) found on both sides, and every donor face (``source_id`` of a swap) of one side that is
-a person of the other side; :func:`plan_grid` refuses a grid whose cells share an identity.
+a person of the other side; :func:`plan_grid` refuses a grid with a cell that has either.
+
+A DeeperForensics-1.0 actor is a donor only: the split follows DF-1.0's FF++ targets (the paper's
+rule; :mod:`noisetrace.datasets.splits`), so one actor's face can be swapped onto training videos and
+onto test videos of other people. That is no shared person and does not stop the grid, but it is a
+face seen in training: :func:`dfo_actor_overlap` measures it, and :func:`leak_report` (what each
+cell's ``testset.json`` records under ``leaks``) holds both.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -26,13 +32,23 @@ import pandas as pd
 from noisetrace.core.errors import ConfigError
 from noisetrace.core.manifest import REAL_METHOD
 from noisetrace.data.testsets import TestSet, TestSetSpec, select_test_set
-from noisetrace.datasets.splits import person_ids
+from noisetrace.datasets.splits import DFO_ACTOR_SPACE, person_ids
 from noisetrace.models import is_sequence_detector
 from noisetrace.protocols.spec import ColumnSpec, ProtocolSpec, RowSpec
 from noisetrace.training.config import TrainConfig, flat_config, load_config
 from noisetrace.training.fit import RESUMABLE_KEYS
 
-__all__ = ["RUNTIME_KEYS", "Cell", "GridPlan", "TrainingRun", "identity_leaks", "plan_grid", "training_rows"]
+__all__ = [
+    "RUNTIME_KEYS",
+    "Cell",
+    "GridPlan",
+    "TrainingRun",
+    "dfo_actor_overlap",
+    "identity_leaks",
+    "leak_report",
+    "plan_grid",
+    "training_rows",
+]
 
 TRAIN_SPLITS = ("train", "val")
 # How and where a run executes, not what it learns: excluded from the run key. These are the settings a
@@ -75,6 +91,7 @@ class Cell:
     seed: int
     run: TrainingRun
     test: TestSet  # drawn once, when the grid is planned; every column of the row shares it
+    leaks: dict[str, Any] = field(default_factory=dict, compare=False)  # leak_report(run.rows, test.rows)
 
     @property
     def test_spec(self) -> TestSetSpec:
@@ -158,6 +175,52 @@ def identity_leaks(train_rows: pd.DataFrame, test_rows: pd.DataFrame) -> dict[st
     }
 
 
+def dfo_actor_overlap(train_rows: pd.DataFrame, test_rows: pd.DataFrame) -> dict[str, Any]:
+    """DeeperForensics-1.0 actors (``dfo-actor:<id>``) whose face is in test fakes and in training
+    fakes: ``actors`` (sorted), ``test_fakes`` (test fakes with a DF-1.0 actor as donor), ``leaked``
+    (those whose actor is also a training donor) and ``rate`` (``leaked / test_fakes``, ``None`` without any)."""
+    _, train_donors = person_ids(train_rows)
+    _, test_donors = person_ids(test_rows)
+    prefix = f"{DFO_ACTOR_SPACE}:"
+    train_actors = {donor for donor in train_donors if donor.startswith(prefix)}
+    test_actors = test_donors[test_donors.str.startswith(prefix)]
+    leaked = test_actors.isin(train_actors)
+    return {
+        "actors": sorted(set(test_actors[leaked])),
+        "test_fakes": len(test_actors),
+        "leaked": int(leaked.sum()),
+        "rate": round(float(leaked.mean()), 4) if len(test_actors) else None,
+    }
+
+
+def leak_report(train_rows: pd.DataFrame, test_rows: pd.DataFrame) -> dict[str, Any]:
+    """What a cell's ``testset.json`` records as ``leaks``: :func:`identity_leaks` (each list empty in a
+    planned grid) and the DF-1.0 actor overlap (:func:`dfo_actor_overlap`) under ``dfo_actors``."""
+    return {**identity_leaks(train_rows, test_rows), "dfo_actors": dfo_actor_overlap(train_rows, test_rows)}
+
+
+def _refuse_leaks(row: RowSpec, leaks: Mapping[str, Any]) -> None:
+    if leaks["identity"]:
+        raise ConfigError(
+            f"row {row.id!r}: identities {leaks['identity'][:5]} are in its training and its test videos; "
+            "the manifest's split is not by identity. Re-index with --split paper."
+        )
+    donors = [
+        f"{what} {leaks[key][:5]}"
+        for key, what in (
+            ("donor_in_test", "donor faces of test fakes that are people of its training videos:"),
+            ("donor_in_train", "donor faces of training fakes that are people of its test videos:"),
+        )
+        if leaks[key]
+    ]
+    if donors:
+        raise ConfigError(
+            f"row {row.id!r} would test on faces it trained on: {'; '.join(donors)}. The manifest's split put a "
+            "swap's target and donor in different splits (a swap-graph component split by target id, see "
+            "'fallback_to_target_id' in the manifest's .split.json): test this row on another dataset."
+        )
+
+
 def plan_grid(
     spec: ProtocolSpec,
     manifest: pd.DataFrame,
@@ -165,7 +228,9 @@ def plan_grid(
     usable: Collection[str] | None = None,
 ) -> GridPlan:
     """Resolve every run and cell of ``spec`` on ``manifest``; raise :class:`ConfigError` on a cell
-    that cannot be trained or tested (an empty split, a missing method) or that leaks an identity.
+    that cannot be trained or tested (an empty split, a missing method), that shares an identity, or
+    whose donor faces on one side are people of the other (:func:`identity_leaks`). Each cell carries
+    its :func:`leak_report`.
 
     ``usable``: uids with face crops (``None`` before extraction: every video counts).
     """
@@ -184,17 +249,13 @@ def plan_grid(
                 seed=spec.test_seed,
             )
             test = _draw(manifest, test_spec, usable, row)
-            leaks = identity_leaks(rows, test.rows)
-            if leaks["identity"]:
-                raise ConfigError(
-                    f"row {row.id!r}: identities {leaks['identity'][:5]} are in its training and its test videos; "
-                    "the manifest's split is not by identity. Re-index with --split paper."
-                )
+            leaks = leak_report(rows, test.rows)
+            _refuse_leaks(row, leaks)
             for column in spec.columns:
                 cfg = _column_config(spec, column, seed, overrides)
                 run = _make_run(row.train, rows, spec, cfg)
                 run = runs.setdefault(run.key, run)
-                cells.append(Cell(row, column, seed, run, test))
+                cells.append(Cell(row, column, seed, run, test, leaks))
     return GridPlan(spec, runs, cells)
 
 

@@ -45,7 +45,7 @@ from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
 from noisetrace.faces.extract import ExtractSettings, extract_manifest, finished_uids, select_shard
 from noisetrace.models import is_sequence_detector
-from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, identity_leaks, plan_grid
+from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, leak_report, plan_grid
 from noisetrace.protocols.spec import ProtocolSpec, parse_spec, read_spec_text
 from noisetrace.training.fit import fit, run_paths
 from noisetrace.training.inference import predict_split
@@ -193,7 +193,7 @@ def _evaluate(cell: Cell, checkpoint: Path, cache: Path, out: Path, s: GridSetti
         return
     folder.mkdir(parents=True, exist_ok=True)
     test = cell.test  # drawn from the videos with crops when the grid was planned, leak-checked there
-    leaks = identity_leaks(cell.run.rows, test.rows)
+    leaks = cell.leaks or leak_report(cell.run.rows, test.rows)  # DF-1.0 actor overlap included
     for warning in test.warnings:
         log.warning("cell %s: %s", cell.id, warning)
     write_json_atomic(folder / "testset.json", {**test.describe(), "leaks": leaks})
