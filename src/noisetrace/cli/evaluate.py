@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
 from noisetrace.cli._common import user_errors_exit
 from noisetrace.core.io import write_json_atomic
 from noisetrace.core.manifest import read_manifest
-from noisetrace.data import PAPER_TEST_VIDEOS, TestSetSpec, parse_methods, select_test_set
+from noisetrace.data import PAPER_TEST_VIDEOS, TestSetSpec, index_split, parse_methods, select_test_set
+from noisetrace.evaluation.coverage import coverage_report
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
 from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
-from noisetrace.training.checkpoint import read_checkpoint_info
+from noisetrace.training.checkpoint import checkpoint_seq_len
 from noisetrace.training.inference import predict_split
 
 _SHOWN = [
@@ -90,11 +90,12 @@ def evaluate(
     """
     if rule not in AGGREGATION_RULES:
         raise typer.BadParameter(f"rule must be one of {list(AGGREGATION_RULES)}, got {rule!r}", param_hint="--rule")
-    rows: Path | pd.DataFrame = manifest
+    rows = read_manifest(manifest)
     settings: dict[str, Any] = {"checkpoint": str(checkpoint), "manifest": str(manifest), "cache": str(cache)}
+    drawn = None
     if test_set is not None:
         spec = TestSetSpec(parse_methods(test_set), n=test_videos or None, seed=test_seed, split=split)
-        drawn = select_test_set(read_manifest(manifest), spec, FaceCache(cache).usable_uids())
+        drawn = select_test_set(rows, spec, FaceCache(cache).usable_uids())
         for warning in drawn.warnings:
             typer.echo(f"warning: {warning}", err=True)
         write_json_atomic(output / "testset.json", drawn.describe())
@@ -110,9 +111,23 @@ def evaluate(
         device=device,
         num_workers=num_workers,
     )
-    described = read_checkpoint_info(checkpoint).get("input") or {}
-    item_name = "sequence" if described.get("seq_len") else "frame"
+    seq_len = checkpoint_seq_len(checkpoint)
+    item_name = "frame" if seq_len is None else "sequence"
     settings.update(split=split, unit=item_name)
+    # the videos that gave no item (no crops, excluded, every window crossing a frame without a face)
+    scored = rows[rows["split"] == split]
+    coverage = coverage_report(
+        dict(zip(scored["uid"], scored["label"], strict=True)),
+        index_split(rows, FaceCache(cache), split, seq_len),
+        seq_len=seq_len,
+        balanced=drawn is not None and drawn.spec.n is not None,
+    )
+    for warning in coverage["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    if drawn is not None and coverage["warnings"]:
+        described = drawn.describe()
+        described["warnings"] = [*described["warnings"], *coverage["warnings"]]
+        write_json_atomic(output / "testset.json", described)
     result = evaluate_predictions(
         predictions,
         rule=rule,
@@ -121,6 +136,7 @@ def evaluate(
         seed=seed,
         out_path=output / "metrics.json",
         settings=settings,
+        coverage=coverage,
     )
     typer.echo(f"{split} split, threshold {threshold}, video rule {rule!r}")
     typer.echo(format_table(result, item_name))

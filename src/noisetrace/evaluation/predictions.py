@@ -59,6 +59,7 @@ def evaluate_predictions(
     seed: int = 0,
     out_path: str | os.PathLike[str] | None = None,
     settings: Mapping[str, Any] | None = None,
+    coverage: Mapping[str, Any] | None = None,
     chunksize: int = 100_000,
 ) -> dict[str, Any]:
     """Metrics of a predictions CSV (see :func:`compute_metrics`), written to ``out_path`` as JSON.
@@ -67,7 +68,9 @@ def evaluate_predictions(
     columns are kept, as NumPy arrays: the metrics and the video bootstrap need all scores at once,
     which is about 80 bytes a row (≈ 80 MB for a million rows), far less than a data frame of every
     column. ``out_path`` defaults to ``metrics.json`` beside the CSV. ``settings`` (e.g. checkpoint
-    path and split) are recorded with the rule, threshold and seed under ``"settings"``.
+    path and split) are recorded with the rule, threshold and seed under ``"settings"``. ``coverage``
+    (:func:`noisetrace.evaluation.coverage.coverage_report`: the videos that gave no item, the sequence
+    windows skipped for a missing face) is recorded under ``"coverage"``.
     """
     if rule not in AGGREGATION_RULES:
         raise NoisetraceError(f"rule must be one of {list(AGGREGATION_RULES)}, got {rule!r}.")
@@ -90,6 +93,8 @@ def evaluate_predictions(
         "n_resamples": int(n_resamples),
         "seed": int(seed),
     }
+    if coverage is not None:
+        result["coverage"] = dict(coverage)
     target = Path(out_path) if out_path is not None else path.with_name("metrics.json")
     write_json_atomic(target, result)
     return result

@@ -39,14 +39,17 @@ from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
 from noisetrace.core.manifest import REAL_METHOD, read_manifest, write_manifest
 from noisetrace.core.memory import release_freed_memory
+from noisetrace.data import index_split
 from noisetrace.datasets import build_joint_manifest, split_report_path
 from noisetrace.datasets.splits import PAPER_FRACTIONS
+from noisetrace.evaluation.coverage import coverage_report
 from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
 from noisetrace.faces.extract import ExtractSettings, extract_manifest, finished_uids, select_shard
 from noisetrace.models import is_sequence_detector
 from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, leak_report, plan_grid
 from noisetrace.protocols.spec import ProtocolSpec, parse_spec, read_spec_text
+from noisetrace.training.checkpoint import checkpoint_seq_len
 from noisetrace.training.fit import fit, run_paths
 from noisetrace.training.inference import predict_split
 
@@ -194,9 +197,16 @@ def _evaluate(cell: Cell, checkpoint: Path, cache: Path, out: Path, s: GridSetti
     folder.mkdir(parents=True, exist_ok=True)
     test = cell.test  # drawn from the videos with crops when the grid was planned, leak-checked there
     leaks = cell.leaks or leak_report(cell.run.rows, test.rows)  # DF-1.0 actor overlap included
-    for warning in test.warnings:
+    # what of the drawn set becomes items (a video whose every window crosses a frame without a face
+    # gives none): into metrics.json, and its warnings into testset.json, which the report's notes read
+    seq_len = checkpoint_seq_len(checkpoint)
+    index = index_split(test.rows, FaceCache(cache), "test", seq_len)
+    videos = dict(zip(test.rows["uid"], test.rows["label"], strict=True))
+    coverage = coverage_report(videos, index, seq_len=seq_len, balanced=cell.test_spec.n is not None)
+    warnings = [*test.warnings, *coverage["warnings"]]
+    for warning in warnings:
         log.warning("cell %s: %s", cell.id, warning)
-    write_json_atomic(folder / "testset.json", {**test.describe(), "leaks": leaks})
+    write_json_atomic(folder / "testset.json", {**test.describe(), "warnings": warnings, "leaks": leaks})
     predictions = predict_split(
         checkpoint,
         test.rows,
@@ -215,7 +225,12 @@ def _evaluate(cell: Cell, checkpoint: Path, cache: Path, out: Path, s: GridSetti
         "unit": "sequence" if is_sequence_detector(cell.run.config.model.name) else "frame",
     }
     evaluate_predictions(
-        predictions, rule=s.rule, n_resamples=s.n_resamples, out_path=folder / "metrics.json", settings=settings
+        predictions,
+        rule=s.rule,
+        n_resamples=s.n_resamples,
+        out_path=folder / "metrics.json",
+        settings=settings,
+        coverage=coverage,
     )
     _event(out, event="cell", cell=cell.id)
 

@@ -31,12 +31,13 @@ from safetensors.torch import load_file, save_file
 import noisetrace
 from noisetrace.core.errors import CheckpointError, NoisetraceError
 from noisetrace.core.io import atomic_path, write_json_atomic
-from noisetrace.models import Detector, create_detector, detector_config
+from noisetrace.models import Detector, create_detector, detector_config, is_sequence_detector
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "checkpoint_input",
     "checkpoint_paths",
+    "checkpoint_seq_len",
     "load_checkpoint",
     "read_checkpoint_info",
     "save_checkpoint",
@@ -203,3 +204,14 @@ def checkpoint_input(
             "(neither input.seq_len nor training.data.seq_len); it was not written by `noisetrace train`."
         )
     return int(image_size), int(seq_len)
+
+
+def checkpoint_seq_len(path: str | os.PathLike[str]) -> int | None:
+    """The sequence length ``L`` a checkpoint's items are cut with (as :func:`checkpoint_input`);
+    ``None`` for a frame model."""
+    info = read_checkpoint_info(path)
+    try:
+        is_sequence = is_sequence_detector(str(info["model"]["name"]))
+    except (NoisetraceError, ValueError) as exc:
+        raise CheckpointError(f"Checkpoint {path} describes an unknown detector: {exc}") from exc
+    return checkpoint_input(info, is_sequence, path)[1]
