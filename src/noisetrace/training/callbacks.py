@@ -117,8 +117,10 @@ class BestCheckpoint(Callback):
     improves. Only validation metrics are accepted: the test split is never used to pick a model.
 
     ``describe`` returns the run-level facts for the JSON (training config, manifest hash, input
-    description); this callback adds the metric, epoch and step. The best score so far is callback
-    state, so it survives ``--resume``.
+    description); this callback adds the metric, epoch and step, and ``pretrained_weights``: the
+    ImageNet weights file the run started from (:func:`~noisetrace.training.checkpoint.pretrained_weights_record`).
+    The best score so far and that record are callback state, so they survive ``--resume`` (a resumed
+    run restores every weight from ``last.ckpt`` and loads no weights file itself).
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class BestCheckpoint(Callback):
         monitor: str,
         mode: str,
         describe: Callable[[], Mapping[str, Any]],
+        pretrained_weights: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not monitor.startswith("val/"):
@@ -137,6 +140,7 @@ class BestCheckpoint(Callback):
         self.describe = describe
         self.best_score = -math.inf if mode == "max" else math.inf
         self.best_step = -1
+        self.pretrained_weights = dict(pretrained_weights) if pretrained_weights is not None else None
 
     @property
     def state_key(self) -> str:
@@ -158,6 +162,7 @@ class BestCheckpoint(Callback):
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
             info = {
                 **self.describe(),
+                "pretrained_weights": self.pretrained_weights,
                 "selected_on": {"metric": self.monitor, "mode": self.mode, "value": score},
                 "val_metrics": metrics,
                 "epoch": trainer.current_epoch,
@@ -167,8 +172,14 @@ class BestCheckpoint(Callback):
             log.info("epoch %d: %s = %.4f, saved %s", trainer.current_epoch, self.monitor, score, self.path)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best_score": self.best_score, "best_step": self.best_step}
+        return {
+            "best_score": self.best_score,
+            "best_step": self.best_step,
+            "pretrained_weights": self.pretrained_weights,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best_score = float(state_dict["best_score"])
         self.best_step = int(state_dict["best_step"])
+        if state_dict.get("pretrained_weights") is not None:  # absent in a last.ckpt of an older version
+            self.pretrained_weights = dict(state_dict["pretrained_weights"])

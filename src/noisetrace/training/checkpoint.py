@@ -5,7 +5,8 @@ A checkpoint is two files side by side::
     best.safetensors   the detector's state dict (tensors only)
     best.json          what the weights are: the architecture (``detector_config``), the input the model
                        expects, how to read its output, the training config, the manifest hash, the
-                       code version, the validation metric and step at which it was saved
+                       ImageNet weights file it started from (path and SHA-256), the code version,
+                       the validation metric and step at which it was saved
 
 Loading reads JSON and safetensors only, so a checkpoint from a stranger cannot execute code (unlike
 ``torch.load`` of a pickle); the model is rebuilt by registered name through
@@ -39,6 +40,7 @@ __all__ = [
     "checkpoint_paths",
     "checkpoint_seq_len",
     "load_checkpoint",
+    "pretrained_weights_record",
     "read_checkpoint_info",
     "save_checkpoint",
 ]
@@ -61,6 +63,21 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def pretrained_weights_record(requested: str | os.PathLike[str] | None, report: Any | None) -> dict[str, Any]:
+    """Which ImageNet weights file a model started from, for ``best.json``: what the config asked for
+    (``auto``, a path, or none), the file that was resolved and loaded (absolute path) and its SHA-256,
+    so a result can be traced to the exact weights. ``report`` is the model's ``weights_report`` (a
+    :class:`noisetrace.models.weights.LoadReport`, or ``None`` when no weights were loaded)."""
+    path = getattr(report, "path", None)
+    resolved = Path(path).resolve() if path is not None else None
+    return {
+        "requested": None if requested is None else str(requested),
+        "path": str(resolved) if resolved is not None else None,
+        "sha256": _sha256(resolved) if resolved is not None and resolved.is_file() else None,
+        "source_format": getattr(report, "source_format", None),
+    }
 
 
 def input_description(model: Detector, image_size: int, seq_len: int | None) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from noisetrace.data import FaceDataModule
 from noisetrace.data.blending import BlendSettings, parse_blend_methods
 from noisetrace.models import Detector, create_detector
 from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCheckpoint
-from noisetrace.training.checkpoint import checkpoint_paths, input_description
+from noisetrace.training.checkpoint import checkpoint_paths, input_description, pretrained_weights_record
 from noisetrace.training.config import TrainConfig, config_diff, config_to_dict, load_config, save_config
 from noisetrace.training.module import DetectorTask
 
@@ -259,7 +259,9 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = Fal
             "manifest_hash": manifest_hash,
         }
 
-    best = BestCheckpoint(paths["best"], cfg.checkpoint.monitor, cfg.checkpoint.mode, describe)
+    # which ImageNet file the run started from (a resume loads none: BestCheckpoint restores the record)
+    started_from = None if resume else pretrained_weights_record(cfg.model.pretrained, model.weights_report)
+    best = BestCheckpoint(paths["best"], cfg.checkpoint.monitor, cfg.checkpoint.mode, describe, started_from)
     start = _StartStep()
     callbacks: list[Callback] = [
         LastCheckpoint(paths["last"], cfg.checkpoint.every_n_steps),
@@ -315,6 +317,7 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = Fal
         "start_step": start.step,
         "run_dir": str(Path(run_dir)),
         "global_rank": trainer.global_rank,
+        "pretrained_weights": best.pretrained_weights,
     }
     if trainer.is_global_zero:
         write_json_atomic(paths["summary"], result)
