@@ -73,7 +73,8 @@ def test_train_writes_a_complete_run_directory(data, tmp_path):
 
     cfg = load_config(run / "config.yaml")
     assert (cfg.model.domain, cfg.model.backbone, cfg.data.cache) == ("srm", "test_resnet", str(cache.resolve()))
-    assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "checkpoints" / "best.safetensors").is_file()
+    # a completed run keeps its best checkpoint; last.ckpt (only for resuming) is gone
+    assert not (run / "checkpoints" / "last.ckpt").exists() and (run / "checkpoints" / "best.safetensors").is_file()
     assert list((run / "logs" / "csv").glob("version_0/metrics.csv"))
     if importlib.util.find_spec("tensorboard") is not None:
         assert list((run / "logs" / "tensorboard").glob("version_0/events.out.tfevents.*"))
@@ -100,7 +101,7 @@ def test_train_writes_a_complete_run_directory(data, tmp_path):
     [
         (["-c", "paper-image", "optim.learning_rate=1"], "unknown config key 'optim.learning_rate'; valid keys"),
         (["-c", "paper-image", "optim.lr"], "must look like key=value"),
-        (["-c", "no-such-preset"], "no preset 'no-such-preset'; presets are ['paper-image', 'paper-sequence']"),
+        (["-c", "no-such-preset"], "no preset 'no-such-preset'; presets are ['paper-image', 'paper-sequence'"),
         ([], "choose a recipe: --config paper-image"),
         (["--resume"], "Nothing to resume"),
         (["-c", "paper-image"], "needs a manifest and a face cache"),

@@ -1,5 +1,5 @@
 """What a completed training run leaves: ``best.json`` names the ImageNet weights file it started from
-(path and SHA-256)."""
+(path and SHA-256), ``last.ckpt`` is removed unless kept, and the checkpoint files get the usual mode."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import pytest
 import timm
 from safetensors.torch import save_file
 
+from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.core.manifest import write_manifest
 from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
 from noisetrace.training import read_checkpoint_info
-from noisetrace.training.fit import fit, resolve_run_config
+from noisetrace.training.fit import fit, resolve_run_config, run_paths
 
 TINY = [
     "model.backbone=test_resnet",
@@ -61,6 +62,13 @@ def _config(run: Path, data: tuple[Path, Path, Path], *extra: str):
     return resolve_run_config(run, "paper-image", [*TINY, *extra], manifest=manifest, cache=cache)
 
 
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
 def test_best_json_names_the_weights_file_it_started_from(data, tmp_path: Path) -> None:
     weights = data[2]
     # a relative path in the config: the record holds the resolved absolute path
@@ -83,12 +91,29 @@ def test_best_json_names_the_weights_file_it_started_from(data, tmp_path: Path) 
 
 def test_a_resumed_run_still_names_the_weights_file(data, tmp_path: Path) -> None:
     weights, run = data[2], tmp_path / "run"
-    fit(_config(run, data, f"model.pretrained={weights}"), run)
+    fit(_config(run, data, f"model.pretrained={weights}"), run, keep_last=True)
+    assert run_paths(run)["last"].is_file()  # kept on request, so the run can go on
     (run / "summary.json").unlink()
     cfg = resolve_run_config(run, None, ["trainer.max_epochs=2"], resume=True)
     result = fit(cfg, run, resume=True)  # builds the model without loading any weights file
     assert result["start_step"] > 0 and result["pretrained_weights"]["path"] == str(weights.resolve())
     assert read_checkpoint_info(result["best_checkpoint"])["pretrained_weights"]["path"] == str(weights.resolve())
+
+
+def test_a_completed_run_removes_last_ckpt_and_keeps_usual_file_modes(data, tmp_path: Path, umask_022) -> None:
+    run = tmp_path / "run"
+    cfg = _config(run, data, "model.pretrained=null")
+    result = fit(cfg, run)
+    paths = run_paths(run)
+    assert not paths["last"].exists() and Path(result["best_checkpoint"]).is_file()
+    weights_file = paths["checkpoints"] / "best.safetensors"
+    for path in (weights_file, paths["best"], paths["summary"]):
+        assert oct(path.stat().st_mode & 0o777) == oct(0o644), path
+    # a finished run is still protected, and says why it cannot resume
+    with pytest.raises(NoisetraceError, match="already holds a run"):
+        fit(cfg, run)
+    with pytest.raises(NoisetraceError, match=r"completed .* last\.ckpt was removed"):
+        fit(cfg, run, resume=True)
 
 
 def test_the_weights_record_sits_beside_the_other_run_facts(data, tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ A checkpoint is two files side by side::
 Loading reads JSON and safetensors only, so a checkpoint from a stranger cannot execute code (unlike
 ``torch.load`` of a pickle); the model is rebuilt by registered name through
 :func:`noisetrace.models.create_detector`, never from serialized classes. Lightning's ``last.ckpt``,
-which also holds optimizer state, exists only for ``--resume`` and is itself loaded with
-``weights_only=True``.
+which also holds optimizer state, exists only for ``--resume`` (a completed run removes it unless told
+to keep it) and is itself loaded with ``weights_only=True``. Both files get the usual permissions of
+the umask, like every other output.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +118,9 @@ def save_checkpoint(model: Detector, path: str | os.PathLike[str], info: Mapping
     # clone(): safetensors refuses tensors that share storage; contiguous CPU copies never do.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_path(weights_path) as tmp:
+        mode = stat.S_IMODE(tmp.stat().st_mode)  # the umask-derived mode atomic_path gave the file
         save_file(tensors, str(tmp), metadata={"format": CHECKPOINT_FORMAT})
+        os.chmod(tmp, mode)  # safetensors writes a fresh 0600 file in its place
     description = {
         "format": CHECKPOINT_FORMAT,
         "format_version": CHECKPOINT_FORMAT_VERSION,

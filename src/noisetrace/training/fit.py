@@ -4,7 +4,8 @@ A run directory holds everything the run produced::
 
     RUN_DIR/config.yaml                  the resolved config (what --resume re-reads)
     RUN_DIR/checkpoints/best.safetensors the best weights by the validation monitor, + best.json
-    RUN_DIR/checkpoints/last.ckpt        Lightning's full state (optimizer, scheduler, loops) for --resume
+    RUN_DIR/checkpoints/last.ckpt        Lightning's full state (optimizer, scheduler, loops) for --resume;
+                                         removed when the run completes (``fit(..., keep_last=True)`` keeps it)
     RUN_DIR/logs/csv/version_N/          metrics.csv (one version per start or resume)
     RUN_DIR/logs/tensorboard/version_N/  TensorBoard events
     RUN_DIR/summary.json                 written when the run completes: metrics and the best checkpoint
@@ -205,19 +206,38 @@ def build_model(cfg: TrainConfig, *, pretrained: bool = True) -> Detector:
     )
 
 
-def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = False) -> dict[str, Any]:
+def fit(
+    cfg: TrainConfig,
+    run_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    keep_last: bool | None = None,
+) -> dict[str, Any]:
     """Train ``cfg`` into ``run_dir``; with ``resume``, continue from ``RUN_DIR/checkpoints/last.ckpt``.
 
     Returns the final metrics (``val/auc``, ``val/acc``, ``val/loss``, ``train/loss_epoch``), the best
     checkpoint (path, score, step), the number of optimizer steps, and ``start_step``: the step
     training started from (0, or the step restored from ``last.ckpt``).
+
+    ``last.ckpt`` (Lightning's full state, the size of several models) is kept while the run can still
+    resume from it and removed once the run has completed and written ``summary.json``; ``keep_last``
+    keeps it (to extend a finished run with ``--resume trainer.max_epochs=N``). ``None``: the config's
+    ``checkpoint.keep_last`` where the config has it, else ``False``.
     """
     paths = run_paths(run_dir)
+    if keep_last is None:
+        keep_last = bool(getattr(cfg.checkpoint, "keep_last", False))
     if resume and not paths["last"].is_file():
+        if paths["summary"].is_file():
+            raise NoisetraceError(
+                f"Nothing to resume: the run in {run_dir} completed ({paths['summary']}) and its last.ckpt was "
+                "removed then (keep_last keeps it). Start a new run directory to train longer."
+            )
         raise NoisetraceError(f"Nothing to resume: {paths['last']} does not exist (the run saved no checkpoint yet).")
-    if not resume and paths["last"].exists():
+    if not resume and (paths["last"].exists() or paths["summary"].exists()):
+        held = paths["last"] if paths["last"].exists() else paths["summary"]
         raise NoisetraceError(
-            f"{run_dir} already holds a run ({paths['last']}). Pass --resume to continue it, or choose a new -o."
+            f"{run_dir} already holds a run ({held}). Pass --resume to continue it, or choose a new -o."
         )
     if cfg.data.manifest is None or cfg.data.cache is None:
         raise ConfigError("training needs a manifest and a face cache: --manifest M --cache C")
@@ -321,6 +341,10 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike[str], *, resume: bool = Fal
     }
     if trainer.is_global_zero:
         write_json_atomic(paths["summary"], result)
+        # complete: nothing left to resume, so Lightning's full state goes (after summary.json, so a kill
+        # in between leaves a finished run, never one that looks unstarted)
+        if trainer.state.finished and not keep_last:
+            paths["last"].unlink(missing_ok=True)
     return result
 
 
