@@ -17,6 +17,7 @@ from noisetrace.faces.extract import (
     ExtractSettings,
     VideoResult,
     extract_manifest,
+    failed_uids,
     finished_uids,
     select_shard,
 )
@@ -39,7 +40,8 @@ def extract(
     batch_size: Annotated[int, typer.Option(help="Frames per detector batch.")] = 16,
     image_format: Annotated[str, typer.Option(help="png (lossless, default) or jpg.")] = "png",
     retry_failed: Annotated[
-        bool, typer.Option(help="Retry videos recorded as failed (no face, unreadable).")
+        bool,
+        typer.Option(help="Extract again the videos recorded as failed (no face, unreadable) in CACHE/_status."),
     ] = False,
 ) -> None:
     """Crop the subject's face from the first N frames of every video (MTCNN, box ×1.2, 224²)."""
@@ -53,10 +55,11 @@ def extract(
     table = read_manifest(manifest)
     shard_spec = parse_shard(shard) if shard else None
     selected = select_shard(table["uid"].tolist(), shard_spec)
-    pending = len(set(selected) - finished_uids(output))
+    pending = len(set(selected) - finished_uids(output, retry_failed))
+    retried = f" ({len(set(selected) & failed_uids(output))} failed before, retried)" if retry_failed else ""
     print(
         f"{len(selected)} videos in {'shard ' + shard if shard else 'the manifest'}, "
-        f"{len(selected) - pending} already done, {pending} to extract → {output}"
+        f"{len(selected) - pending} already done, {pending} to extract{retried} → {output}"
     )
     start, frame_total = time.perf_counter(), 0
     with tqdm(total=pending, unit="video", dynamic_ncols=True) as bar:
@@ -69,7 +72,7 @@ def extract(
             bar.update()
 
         results = extract_manifest(
-            table, output, settings, workers=workers, shard=shard_spec, progress=on_result
+            table, output, settings, workers=workers, shard=shard_spec, retry_failed=retry_failed, progress=on_result
         )
     counts = Counter(r.status for r in results)
     print("done: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"))

@@ -58,6 +58,7 @@ from noisetrace.faces.tracking import select_subject
 from noisetrace.faces.video import file_sha256, iter_frames, probe_video
 
 REPORT_COLUMNS = ("uid", "status", "frames", "faces", "message", "path")
+FAILED_STATUSES = ("no_face", "decode_error")  # no crops at all: recorded in <cache>/_status
 OVERVIEW_MAX_SIDE = 480
 
 
@@ -284,15 +285,28 @@ def select_shard(uids: list[str], shard: tuple[int, int] | None) -> list[str]:
     return ordered[index::count]
 
 
-def finished_uids(cache_root: Path) -> set[str]:
-    """Videos already done: a complete cache folder or a recorded failure."""
-    done = {p.parent.name for p in cache_root.glob(f"*/{META_FILE}")}
-    done |= {p.stem for p in (cache_root / STATUS_DIR).glob("*.json")}
+def failed_uids(cache_root: Path) -> set[str]:
+    """Videos recorded as failed (no face, unreadable) in ``<cache>/_status`` and without crops."""
+    complete = {p.parent.name for p in Path(cache_root).glob(f"*/{META_FILE}")}
+    return {p.stem for p in (Path(cache_root) / STATUS_DIR).glob("*.json")} - complete
+
+
+def finished_uids(cache_root: Path, retry_failed: bool = False) -> set[str]:
+    """Videos already done: a complete cache folder or a recorded failure (unless ``retry_failed``:
+    then a failed video is still to do)."""
+    done = {p.parent.name for p in Path(cache_root).glob(f"*/{META_FILE}")}
+    if not retry_failed:
+        done |= {p.stem for p in (Path(cache_root) / STATUS_DIR).glob("*.json")}
     return done
 
 
-def _record_failure(cache_root: Path, result: VideoResult) -> None:
-    write_json_atomic(cache_root / STATUS_DIR / f"{result.uid}.json", asdict(result))
+def _record_outcome(cache_root: Path, result: VideoResult) -> None:
+    """A failure gets its status file; a success removes the stale one of an earlier failed attempt."""
+    status = cache_root / STATUS_DIR / f"{result.uid}.json"
+    if result.status in FAILED_STATUSES:
+        write_json_atomic(status, asdict(result))
+    else:
+        status.unlink(missing_ok=True)
 
 
 _worker_extractor: FaceExtractor | None = None
@@ -310,8 +324,7 @@ def _work(job: tuple[str, str, str]) -> VideoResult:
     uid, video_path, cache_root = job
     assert _worker_extractor is not None, "worker not initialised"
     result = _worker_extractor.process(uid, video_path, Path(cache_root))
-    if result.status in ("no_face", "decode_error"):
-        _record_failure(Path(cache_root), result)
+    _record_outcome(Path(cache_root), result)
     return result
 
 
@@ -326,7 +339,10 @@ def extract_manifest(
 ) -> list[VideoResult]:
     """Extract every video of ``manifest`` (or of one shard) into ``cache_root``; resumable.
 
-    Finished videos are skipped; videos recorded as failed are skipped unless ``retry_failed``.
+    Finished videos are skipped; videos recorded as failed (``<cache>/_status/<uid>.json``) are skipped
+    unless ``retry_failed``, which extracts those of this manifest (and shard) again: a success replaces
+    the status file with the video's folder, a failure rewrites it. Failures of other videos are left
+    alone, so shards can retry at the same time.
     ``progress`` is called once per processed video (the CLI drives its progress bar with it).
     Returns the results of the videos processed in this call; the full report is rewritten at the end.
     """
@@ -334,10 +350,7 @@ def extract_manifest(
     cache_root = Path(cache_root)
     cache_root.mkdir(parents=True, exist_ok=True)
     paths = dict(zip(manifest["uid"], manifest["path"], strict=True))
-    if retry_failed:
-        for status_file in (cache_root / STATUS_DIR).glob("*.json"):
-            status_file.unlink()
-    done = finished_uids(cache_root)
+    done = finished_uids(cache_root, retry_failed)
     todo = [uid for uid in select_shard(list(paths), shard) if uid not in done]
     jobs = [(uid, str(paths[uid]), str(cache_root)) for uid in todo]
     results: list[VideoResult] = []
@@ -351,8 +364,7 @@ def extract_manifest(
         extractor = FaceExtractor(settings)
         for uid, video_path, _ in jobs:
             result = extractor.process(uid, video_path, cache_root)
-            if result.status in ("no_face", "decode_error"):
-                _record_failure(cache_root, result)
+            _record_outcome(cache_root, result)
             collect(result)
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
