@@ -36,4 +36,6 @@ def demo(
     typer.echo(f"report:       {result.report}")
     typer.echo(f"face crops:   {result.review}")
     typer.echo(f"grid folder:  {result.grid} (rerun `noisetrace report {result.grid}` after changes)")
+    typer.echo("")
+    typer.echo(result.shipped.describe())
     typer.echo(f"finished in {time.monotonic() - started:.0f} s")

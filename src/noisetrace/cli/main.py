@@ -27,6 +27,7 @@ def _register() -> None:
     from noisetrace.cli import evaluate as evaluate_cli
     from noisetrace.cli import extract as extract_cli
     from noisetrace.cli import index as index_cli
+    from noisetrace.cli import models as models_cli
     from noisetrace.cli import predict as predict_cli
     from noisetrace.cli import protocol as protocol_cli
     from noisetrace.cli import synth as synth_cli
@@ -39,6 +40,7 @@ def _register() -> None:
     app.command("synth")(synth_cli.synth)
     app.command("evaluate")(evaluate_cli.evaluate)
     app.command("predict")(predict_cli.predict)
+    app.command("models")(models_cli.models)
     app.add_typer(protocol_cli.app, name="protocol")
     app.command("report")(protocol_cli.report)
     app.command("demo")(demo_cli.demo)

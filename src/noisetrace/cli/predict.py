@@ -11,6 +11,7 @@ import typer
 from noisetrace.cli._common import user_errors_exit
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
 from noisetrace.predict import PREDICTIONS_FILE, PredictSettings, predict_videos
+from noisetrace.pretrained import SHIPPED_MODEL, model_card, shipped_checkpoint
 
 
 def _summary(result: dict[str, Any]) -> str:
@@ -24,9 +25,14 @@ def _summary(result: dict[str, Any]) -> str:
 def predict(
     inputs: Annotated[list[str], typer.Argument(help="Videos, images, folders of them, or quoted glob patterns.")],
     checkpoint: Annotated[
-        Path,
-        typer.Option("--checkpoint", "-c", help="Checkpoint (.safetensors or .json) written by `noisetrace train`."),
-    ],
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            "-c",
+            help="Checkpoint (.safetensors or .json) written by `noisetrace train`; "
+            f"default: the shipped model ({SHIPPED_MODEL}, see `noisetrace models`).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -43,7 +49,13 @@ def predict(
         bool, typer.Option("--annotate", help="Write OUT/<id>.annotated.mp4 with the face box and running score.")
     ] = False,
     rule: Annotated[str, typer.Option(help=f"Video score rule: {', '.join(AGGREGATION_RULES)}.")] = "mean",
-    threshold: Annotated[float, typer.Option(help="Verdict fake when the video's P(fake) >= threshold.")] = 0.5,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Two-way verdict: fake when the video's P(fake) >= threshold. Default: the checkpoint's "
+            "calibrated real/uncertain/fake band (the shipped model), else 0.5."
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:N or auto.")] = "cpu",
     batch_size: Annotated[int, typer.Option(help="Frames per forward pass.")] = 32,
 ) -> None:
@@ -51,6 +63,9 @@ def predict(
 
     Items that cannot be judged (unreadable file, no face) get a status in the JSON and the run goes on.
     The exit code is non-zero only for mistakes in the call itself.
+
+    Without -c the shipped detector judges (trained on simulated blends of real faces; its card,
+    `noisetrace models`, says what it catches and what it misses).
 
     Example: noisetrace predict clip.mp4 'more/*.mp4' -c runs/srm/checkpoints/best.json -o verdicts --html
     """
@@ -69,6 +84,13 @@ def predict(
     def progress(done: int, total: int, result: dict[str, Any]) -> None:
         typer.echo(f"[{done}/{total}] {_summary(result)}", err=True)
 
+    if checkpoint is None:
+        checkpoint = shipped_checkpoint()
+        card = model_card()
+        typer.echo(
+            f"model: the shipped detector {SHIPPED_MODEL} ({card.get('card', {}).get('headline', '')})", err=True
+        )
+        typer.echo(f"       {card.get('card', {}).get('caveat', '')}", err=True)
     results = predict_videos(inputs, checkpoint, output, settings, progress=progress)
     if output is None:
         typer.echo(json.dumps(results, indent=1))

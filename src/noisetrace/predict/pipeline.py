@@ -11,7 +11,11 @@ The steps are the training pipeline's own, so a video is judged on the input the
    models) or every window of ``L`` consecutive frames with a face (sequence models, the windows of
    :func:`noisetrace.data.sequence_windows`, as in evaluation).
 3. **Verdict**: the scores aggregated by a rule of :data:`noisetrace.evaluation.metrics.AGGREGATION_RULES`
-   (``mean`` by default); ``fake`` when the video score is at or above the threshold.
+   (``mean`` by default); ``fake`` when the video score is at or above the threshold. A checkpoint
+   that carries a ``calibration`` (the shipped model does: :mod:`noisetrace.evaluation.calibration`)
+   has its frame scores temperature-scaled first, and without an explicit threshold its verdict is
+   three-way: ``real`` below the validation band, ``fake`` above it, ``uncertain`` inside. The raw
+   (uncalibrated) score stays in the result as ``raw_score``.
 4. **Evidence** (optional): the HTML page (:mod:`noisetrace.report.predict_page`) and the annotated copy
    (:mod:`noisetrace.predict.annotate`).
 
@@ -40,6 +44,7 @@ from noisetrace.core.device import resolve_device
 from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
 from noisetrace.data import load_face, sequence_windows, to_unit_float
+from noisetrace.evaluation.calibration import apply_temperature
 from noisetrace.evaluation.metrics import AGGREGATION_RULES, AggregationRule, aggregate_by_video
 from noisetrace.faces.cache import FaceCache, VideoFaces
 from noisetrace.faces.extract import ExtractSettings, FaceExtractor
@@ -63,7 +68,7 @@ class PredictSettings:
 
     frames: int = 120
     rule: str = "mean"
-    threshold: float = 0.5
+    threshold: float | None = None  # None: the checkpoint's calibrated band/threshold, else 0.5
     device: str = "cpu"
     batch_size: int = 32  # frames per forward pass (a sequence model gets batch_size // L sequences)
     html: bool = False
@@ -74,7 +79,7 @@ class PredictSettings:
     def __post_init__(self) -> None:
         if self.rule not in AGGREGATION_RULES:
             raise ConfigError(f"rule must be one of {list(AGGREGATION_RULES)}, got {self.rule!r}.")
-        if not 0.0 <= self.threshold <= 1.0:
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold is a probability and must be in [0, 1], got {self.threshold}.")
         if self.frames < 1 or self.batch_size < 1 or self.evidence_frames < 1:
             raise ConfigError(
@@ -131,13 +136,46 @@ class Predictor:
             ),
             detector=self.detector,
         )
-        self.model_description = {
+        self.model_description: dict[str, Any] = {
             "name": self.model.spec.name,
             "domain": self.model.domain,
             "backbone": self.model.spec.backbone,
             "image_size": self.image_size,
             "seq_len": self.seq_len,
         }
+        card = info.get("card")
+        if isinstance(card, Mapping):
+            self.model_description["card"] = {key: card.get(key) for key in ("name", "headline", "caveat")}
+        calibration = info.get("calibration")
+        self.calibration: dict[str, Any] | None = dict(calibration) if isinstance(calibration, Mapping) else None
+        self.threshold, self.band = self._decision(settings.threshold)
+
+    def _decision(self, threshold: float | None) -> tuple[float, tuple[float, float] | None]:
+        """The two-way threshold, and the uncertainty band when the verdict is three-way."""
+        if threshold is not None:
+            return threshold, None
+        if self.calibration is None:
+            return 0.5, None
+        try:
+            cut = float(self.calibration["threshold"])
+            low, high = float(self.calibration["uncertain_low"]), float(self.calibration["uncertain_high"])
+            float(self.calibration["temperature"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NoisetraceError(f"{self.checkpoint}: its 'calibration' entry is incomplete ({exc}).") from exc
+        return cut, (low, high) if low < high else None
+
+    def verdict(self, score: float) -> str:
+        """``real``/``fake`` at the threshold, or ``uncertain`` inside a calibrated band."""
+        if self.band is not None:
+            low, high = self.band
+            return "fake" if score >= high else "real" if score < low else "uncertain"
+        return "fake" if score >= self.threshold else "real"
+
+    def calibrate(self, scores: Sequence[float]) -> list[float]:
+        """Calibrated ``P(fake)`` of raw item scores (unchanged when the checkpoint has no calibration)."""
+        if self.calibration is None or not scores:
+            return list(scores)
+        return apply_temperature(scores, float(self.calibration["temperature"])).tolist()
 
     @torch.inference_mode()
     def score(self, crops: Mapping[int, torch.Tensor], items: Sequence[tuple[int, ...]]) -> list[float]:
@@ -169,8 +207,11 @@ class Predictor:
             "frames_decoded": extraction.frames,
             "frames_with_face": extraction.faces,
             "score": None,
+            "raw_score": None,
             "rule": settings.rule,
-            "threshold": settings.threshold,
+            "threshold": self.threshold,
+            "uncertain_band": list(self.band) if self.band is not None else None,
+            "calibration": self.calibration,
             "verdict": None,
             "scores": [],
             "faces": [],
@@ -215,7 +256,8 @@ class Predictor:
             if f.file is not None
         }
         items = _items(meta, self.seq_len)
-        scores = self.score(crops, items)
+        raw_scores = self.score(crops, items)
+        scores = self.calibrate(raw_scores)
         seconds["model"] = time.perf_counter() - model_start
         if not items:
             result["status"] = "too_short"
@@ -227,11 +269,12 @@ class Predictor:
             return []
 
         result["scores"] = [
-            {"frame_start": item[0], "frame_end": item[-1], "score": score}
-            for item, score in zip(items, scores, strict=True)
+            {"frame_start": item[0], "frame_end": item[-1], "score": score, "raw_score": raw}
+            for item, score, raw in zip(items, scores, raw_scores, strict=True)
         ]
         result["score"] = video_score(scores, settings.rule)
-        result["verdict"] = "fake" if result["score"] >= settings.threshold else "real"
+        result["raw_score"] = video_score(raw_scores, settings.rule)
+        result["verdict"] = self.verdict(result["score"])
         if out_dir is None or not (settings.html or settings.annotate):
             return []
 
@@ -246,7 +289,7 @@ class Predictor:
                 boxes={f.index: f.box for f in meta.face_frames if f.box is not None},
                 items=[(item[0], item[-1], score) for item, score in zip(items, scores, strict=True)],
                 aggregate=lambda done: video_score(done, settings.rule),
-                threshold=settings.threshold,
+                threshold=self.threshold,
             )
             result["files"]["annotated"] = str(target)
         if settings.html:

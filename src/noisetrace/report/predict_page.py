@@ -98,6 +98,8 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28
 .badge { display: inline-block; padding: 6px 16px; border-radius: 6px; color: white; font-size: 26px;
          font-weight: bold; letter-spacing: 1px; }
 .fake { background: #C0392B; } .real { background: #1E8449; } .none { background: #7F8C8D; }
+.uncertain { background: #B9770E; }
+.caveat { background: #FEF5E7; border-left: 4px solid #B9770E; padding: 8px 12px; max-width: 900px; }
 .numbers { font-size: 15px; margin: 10px 0; }
 table.kv td { padding: 2px 12px 2px 0; vertical-align: top; } table.kv td:first-child { color: #666; }
 .group { margin: 14px 0 22px; } .group h3 { font-size: 14px; margin: 6px 0; }
@@ -111,25 +113,40 @@ code { font-size: 12px; }
 
 def _verdict_section(result: Mapping[str, Any]) -> str:
     verdict = result.get("verdict")
-    badge_class = verdict if verdict in ("fake", "real") else "none"
+    badge_class = verdict if verdict in ("fake", "real", "uncertain") else "none"
     badge = (verdict or "no verdict").upper()
     if result.get("score") is not None:
         count = len(result.get("scores", []))
-        comparison = "≥" if verdict == "fake" else "<"
-        numbers = (
+        summary = (
             f"Video score <b>P(fake) = {result['score']:.3f}</b> ({escape(str(result.get('rule')))} of {count} "
-            f"{escape(str(result.get('unit')))} scores) {comparison} threshold {result.get('threshold')}."
+            f"{escape(str(result.get('unit')))} scores)"
         )
+        band = result.get("uncertain_band")
+        if band:
+            numbers = (
+                f"{summary}; real below {band[0]:.3f}, fake from {band[1]:.3f}, uncertain between "
+                f"(a band fitted on the model's validation split; raw score {result.get('raw_score', 0):.3f})."
+            )
+        else:
+            comparison = "≥" if verdict == "fake" else "<"
+            numbers = f"{summary} {comparison} threshold {result.get('threshold')}."
     else:
         numbers = f"Status <b>{escape(str(result.get('status')))}</b>: {escape(str(result.get('message', '')))}"
     model = result.get("model", {})
+    card = model.get("card") or {}
+    caveat = ""
+    if card:
+        caveat = (
+            f"<p class='caveat'><b>{escape(str(card.get('name')))}</b>: {escape(str(card.get('headline')))}<br>"
+            f"{escape(str(card.get('caveat')))}</p>"
+        )
     note = ""
     if result.get("score") is not None and result.get("message"):
         note = f"<p class='legend'>Note: {escape(str(result['message']))}</p>"
     return (
         "<section id='verdict'><h2>Verdict</h2>"
         f"<span class='badge {badge_class}'>{escape(badge)}</span>"
-        f"<p class='numbers'>{numbers}</p>{note}"
+        f"<p class='numbers'>{numbers}</p>{caveat}{note}"
         "<table class='kv'>"
         f"<tr><td>model</td><td>{escape(str(model.get('name')))} ({escape(str(model.get('domain')))} domain, "
         f"backbone {escape(str(model.get('backbone')))}, {model.get('image_size')}² crops"

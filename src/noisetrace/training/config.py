@@ -194,6 +194,7 @@ class CheckpointConfig:
 
     monitor: str = "val/auc"
     every_n_steps: int = 500  # also refresh last.ckpt every N optimizer steps (0: at epoch ends only)
+    keep_last: bool = False  # keep last.ckpt (optimizer state, ~3x the weights) after the run completes
 
     def __post_init__(self) -> None:
         _choice("checkpoint.monitor", self.monitor, tuple(MONITORS))

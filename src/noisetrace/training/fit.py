@@ -73,6 +73,7 @@ RESUMABLE_KEYS = frozenset(
         "trainer.max_epochs",
         "data.num_workers",
         "checkpoint.every_n_steps",
+        "checkpoint.keep_last",
     }
 )
 
@@ -222,11 +223,11 @@ def fit(
     ``last.ckpt`` (Lightning's full state, the size of several models) is kept while the run can still
     resume from it and removed once the run has completed and written ``summary.json``; ``keep_last``
     keeps it (to extend a finished run with ``--resume trainer.max_epochs=N``). ``None``: the config's
-    ``checkpoint.keep_last`` where the config has it, else ``False``.
+    ``checkpoint.keep_last``.
     """
     paths = run_paths(run_dir)
     if keep_last is None:
-        keep_last = bool(getattr(cfg.checkpoint, "keep_last", False))
+        keep_last = cfg.checkpoint.keep_last
     if resume and not paths["last"].is_file():
         if paths["summary"].is_file():
             raise NoisetraceError(
