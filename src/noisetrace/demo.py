@@ -43,9 +43,9 @@ import yaml
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import write_text_atomic
 from noisetrace.core.manifest import read_manifest
+from noisetrace.datasets.folder import list_videos
 from noisetrace.evaluation.calibration import apply_temperature
 from noisetrace.evaluation.metrics import aggregate_by_video, bootstrap_ci, roc_auc
-from noisetrace.datasets.folder import list_videos
 from noisetrace.faces.extract import ExtractSettings
 from noisetrace.faces.review import write_review_sheet
 from noisetrace.predict import PredictSettings, predict_videos

@@ -10,7 +10,7 @@ import torch
 from noisetrace.core.errors import CheckpointError
 from noisetrace.models import create_detector
 from noisetrace.models.layers import SRMConv2d
-from noisetrace.models.mesonet import MesoInception4, Meso4, load_mesonet
+from noisetrace.models.mesonet import Meso4, MesoInception4, load_mesonet
 
 
 def test_srm_residuals_are_float32_under_bf16_autocast() -> None:
