@@ -23,8 +23,8 @@ import torch
 
 from noisetrace.faces.video import probe_video
 from noisetrace.models import create_detector
+from noisetrace.models.checkpoint import input_description, save_checkpoint
 from noisetrace.predict import PredictSettings, predict_videos
-from noisetrace.training.checkpoint import input_description, save_checkpoint
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEFAULT_VIDEOS = [

@@ -33,7 +33,7 @@ import torch
 
 from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.core.manifest import write_manifest
-from noisetrace.data import FaceDataModule
+from noisetrace.data.datamodule import FaceDataModule
 from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
 from noisetrace.models import create_detector
 from noisetrace.training import DetectorTask, weighted_bce

@@ -40,16 +40,16 @@ import torch
 
 from noisetrace.core.io import write_text_atomic
 from noisetrace.data import index_split
+from noisetrace.data.inference import predict_split
 from noisetrace.datasets import index_dataset
 from noisetrace.evaluation.calibration import apply_temperature
 from noisetrace.evaluation.metrics import MetricError, accuracy, aggregate_by_video, bootstrap_ci, roc_auc
 from noisetrace.faces.cache import FaceCache, read_crop
 from noisetrace.faces.extract import ExtractSettings, extract_manifest
 from noisetrace.faces.video import iter_frames
+from noisetrace.models.checkpoint import read_checkpoint_info
 from noisetrace.models.mesonet import MESONET_INPUT_SIZE, load_mesonet
 from noisetrace.pretrained import shipped_checkpoint
-from noisetrace.training.checkpoint import read_checkpoint_info
-from noisetrace.training.inference import predict_split
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_WILD = PROJECT.parent / "shared" / "data" / "wild_dev"

@@ -40,9 +40,9 @@ from noisetrace.data.blending import BlendedFrameDataset, BlendSettings, parse_b
 from noisetrace.evaluation.calibration import apply_temperature, fit_calibration
 from noisetrace.evaluation.metrics import roc_auc
 from noisetrace.faces.cache import FaceCache
+from noisetrace.models.checkpoint import load_checkpoint, read_checkpoint_info
+from noisetrace.models.scoring import fake_scores
 from noisetrace.pretrained import SHIPPED_MODEL
-from noisetrace.training.checkpoint import load_checkpoint, read_checkpoint_info
-from noisetrace.training.module import fake_scores
 
 PROJECT = Path(__file__).resolve().parent.parent
 TALKING_HEADS = ("VASA-1", "SadTalker")

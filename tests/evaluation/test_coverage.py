@@ -18,9 +18,9 @@ from noisetrace.cli.evaluate import evaluate
 from noisetrace.core.manifest import write_manifest
 from noisetrace.evaluation.coverage import coverage_report
 from noisetrace.models import create_detector
+from noisetrace.models.checkpoint import input_description, save_checkpoint
 from noisetrace.protocols import GridSettings, parse_spec, plan_grid
 from noisetrace.protocols.runner import _evaluate
-from noisetrace.training.checkpoint import input_description, save_checkpoint
 
 app = typer.Typer()
 app.command()(evaluate)

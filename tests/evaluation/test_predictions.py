@@ -17,11 +17,11 @@ from noisetrace.core.errors import CheckpointError
 from noisetrace.core.manifest import write_manifest
 from noisetrace.core.predictions import PREDICTION_COLUMNS
 from noisetrace.data import load_face
+from noisetrace.data.inference import predict_split
 from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import EXCLUSIONS_FILE
 from noisetrace.models import create_detector
-from noisetrace.training.checkpoint import input_description, save_checkpoint
-from noisetrace.training.inference import predict_split
+from noisetrace.models.checkpoint import input_description, save_checkpoint
 
 # The function cli/main.py registers as `noisetrace evaluate`, mounted alone for the test.
 app = typer.Typer()

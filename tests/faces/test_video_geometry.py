@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from noisetrace.core.errors import VideoDecodeError
+from noisetrace.core.io import file_sha256
 from noisetrace.faces.geometry import box_iou, crop_and_resize, enlarge_box
 from noisetrace.faces.tracking import select_subject
-from noisetrace.faces.video import file_sha256, iter_frames, probe_video, read_frames
+from noisetrace.faces.video import iter_frames, probe_video, read_frames
 
 
 def test_decoding_stops_after_requested_frames(shared_data):

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from noisetrace.cli.predict import predict
 from noisetrace.core.errors import NoisetraceError
+from noisetrace.models.checkpoint import checkpoint_paths
 from noisetrace.predict import expand_inputs, item_ids
-from noisetrace.training import checkpoint_paths
 
 app = typer.Typer()
 app.command()(predict)

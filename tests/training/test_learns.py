@@ -21,8 +21,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from noisetrace.core.manifest import write_manifest
-from noisetrace.data import FaceDataModule
-from noisetrace.training import fake_scores, fit, load_checkpoint, load_config
+from noisetrace.data.datamodule import FaceDataModule
+from noisetrace.models.checkpoint import load_checkpoint
+from noisetrace.models.scoring import fake_scores
+from noisetrace.training import fit, load_config
 
 # Tight face crops of 23 different people (some photos in ../shared/data show the same person twice;
 # these do not), so an identity-disjoint split is a real one.

@@ -18,17 +18,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from noisetrace.core.errors import CheckpointError, ConfigError
 from noisetrace.core.io import atomic_directory, write_json_atomic
-from noisetrace.data import FaceDataModule
+from noisetrace.data.datamodule import FaceDataModule
 from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
 from noisetrace.models import create_detector
-from noisetrace.training import (
-    BackboneWarmup,
-    DetectorTask,
-    load_checkpoint,
-    load_config,
-    save_checkpoint,
-    weighted_bce,
-)
+from noisetrace.models.checkpoint import load_checkpoint, save_checkpoint
+from noisetrace.training import BackboneWarmup, DetectorTask, load_config, weighted_bce
 from noisetrace.training.fit import _strategy
 
 TINY = "test_resnet"  # a 0.4 M-parameter timm model with BatchNorm: fast, and it has running statistics

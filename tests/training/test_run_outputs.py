@@ -18,7 +18,7 @@ from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.core.manifest import write_manifest
 from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
-from noisetrace.training import read_checkpoint_info
+from noisetrace.models.checkpoint import read_checkpoint_info
 from noisetrace.training.fit import fit, resolve_run_config, run_paths
 
 TINY = [

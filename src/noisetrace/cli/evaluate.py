@@ -11,12 +11,12 @@ from noisetrace.cli._common import user_errors_exit
 from noisetrace.core.io import write_json_atomic
 from noisetrace.core.manifest import read_manifest
 from noisetrace.data import PAPER_TEST_VIDEOS, TestSetSpec, index_split, parse_methods, select_test_set
+from noisetrace.data.inference import predict_split
 from noisetrace.evaluation.coverage import coverage_report
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
 from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
-from noisetrace.training.checkpoint import checkpoint_seq_len
-from noisetrace.training.inference import predict_split
+from noisetrace.models.checkpoint import checkpoint_seq_len
 
 _SHOWN = [
     ("accuracy", "acc"),

@@ -1,4 +1,4 @@
-"""Atomic file writes.
+"""Atomic file writes, and the SHA-256 of a file.
 
 Every long stage writes through these helpers so that a run killed at any instant leaves either
 the old file or the complete new one, never a truncated file that a resumed run would trust.
@@ -6,6 +6,7 @@ the old file or the complete new one, never a truncated file that a resumed run 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -73,3 +74,13 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def file_sha256(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in chunks (hex digest): how a face cache traces a crop to the exact video,
+    and a checkpoint its weights and the ImageNet weights file a run started from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,7 +1,12 @@
 """Data: torch datasets over the face cache (frames, sequences of L consecutive frames), transforms,
-class weights, balanced test sets, and the Lightning data module that training uses."""
+class weights, balanced test sets.
 
-from noisetrace.data.datamodule import FaceDataModule
+Two submodules are imported by name, not from here, so that ``import noisetrace.data`` stays light
+(no Lightning, no detectors) for inference: :mod:`noisetrace.data.datamodule` (the Lightning data
+module that training uses) and :mod:`noisetrace.data.inference` (:func:`predict_split`, a checkpoint
+scored over one split of a manifest).
+"""
+
 from noisetrace.data.datasets import (
     FrameDataset,
     FrameItem,
@@ -17,7 +22,6 @@ from noisetrace.data.transforms import load_face, to_tensor, to_unit_float
 
 __all__ = [
     "PAPER_TEST_VIDEOS",
-    "FaceDataModule",
     "FrameDataset",
     "FrameItem",
     "SequenceDataset",

@@ -1,6 +1,6 @@
 """A predictions table → its metrics (``metrics.json``).
 
-:func:`evaluate_predictions` reads the CSV that :func:`noisetrace.training.inference.predict_split`
+:func:`evaluate_predictions` reads the CSV that :func:`noisetrace.data.inference.predict_split`
 streams (columns in :mod:`noisetrace.core.predictions`) and turns it into the metrics of
 :func:`noisetrace.evaluation.compute_metrics`, written atomically as JSON.
 """

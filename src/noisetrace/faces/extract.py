@@ -41,7 +41,7 @@ import pandas as pd
 
 from noisetrace import __version__
 from noisetrace.core.errors import NoisetraceError, VideoDecodeError
-from noisetrace.core.io import atomic_directory, atomic_path, write_json_atomic
+from noisetrace.core.io import atomic_directory, atomic_path, file_sha256, write_json_atomic
 from noisetrace.faces.cache import (
     META_FILE,
     OVERVIEW_FILE,
@@ -55,7 +55,7 @@ from noisetrace.faces.cache import (
 from noisetrace.faces.geometry import PAPER_CROP_SIZE, PAPER_ENLARGEMENT, crop_and_resize, enlarge_box
 from noisetrace.faces.mtcnn import MTCNN, FaceDetection
 from noisetrace.faces.tracking import select_subject
-from noisetrace.faces.video import file_sha256, iter_frames, probe_video
+from noisetrace.faces.video import iter_frames, probe_video
 
 REPORT_COLUMNS = ("uid", "status", "frames", "faces", "message", "path")
 FAILED_STATUSES = ("no_face", "decode_error")  # no crops at all: recorded in <cache>/_status

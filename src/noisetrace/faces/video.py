@@ -6,7 +6,6 @@ decoding a whole FF++ video to use 120 of its ~500 frames would waste most of th
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -111,12 +110,3 @@ def iter_frames(
 def read_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> list[np.ndarray]:
     """All of :func:`iter_frames` as a list (for short clips and tests)."""
     return [rgb for _, rgb in iter_frames(path, max_frames)]
-
-
-def file_sha256(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
-    """SHA-256 of a file, recorded in the face cache so a crop can be traced to the exact video."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -7,7 +7,7 @@ The steps are the training pipeline's own, so a video is judged on the input the
    checkpoint's input size (``input.image_size`` of its description), so no second resize happens.
    With an output folder the cache is ``OUT/faces`` (kept as evidence, and readable by every stage that
    reads a face cache); without one it is a temporary folder removed at the end.
-2. **Scores**: ``P(fake)`` (:func:`noisetrace.training.fake_scores`) for every frame with a face (frame
+2. **Scores**: ``P(fake)`` (:func:`noisetrace.models.scoring.fake_scores`) for every frame with a face (frame
    models) or every window of ``L`` consecutive frames with a face (sequence models, the windows of
    :func:`noisetrace.data.sequence_windows`, as in evaluation).
 3. **Verdict**: the scores aggregated by a rule of :data:`noisetrace.evaluation.metrics.AGGREGATION_RULES`
@@ -49,12 +49,12 @@ from noisetrace.evaluation.metrics import AGGREGATION_RULES, AggregationRule, ag
 from noisetrace.faces.cache import FaceCache, VideoFaces
 from noisetrace.faces.extract import ExtractSettings, FaceExtractor
 from noisetrace.faces.mtcnn import MTCNN, FaceDetection
+from noisetrace.models.checkpoint import checkpoint_input, load_checkpoint
+from noisetrace.models.scoring import fake_scores
 from noisetrace.predict.annotate import write_annotated_video
 from noisetrace.predict.evidence import build_evidence
 from noisetrace.predict.inputs import expand_inputs, item_ids
 from noisetrace.report.predict_page import EvidenceGroup, render_predict_page
-from noisetrace.training.checkpoint import checkpoint_input, load_checkpoint
-from noisetrace.training.module import fake_scores
 
 __all__ = ["PREDICTIONS_FILE", "PredictSettings", "Predictor", "predict_videos", "video_score"]
 

@@ -40,6 +40,7 @@ from noisetrace.core.io import write_json_atomic, write_text_atomic
 from noisetrace.core.manifest import REAL_METHOD, read_manifest, write_manifest
 from noisetrace.core.memory import release_freed_memory
 from noisetrace.data import index_split
+from noisetrace.data.inference import predict_split
 from noisetrace.datasets import build_joint_manifest, split_report_path
 from noisetrace.datasets.splits import PAPER_FRACTIONS
 from noisetrace.evaluation.coverage import coverage_report
@@ -47,11 +48,10 @@ from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
 from noisetrace.faces.extract import ExtractSettings, extract_manifest, finished_uids, select_shard
 from noisetrace.models import is_sequence_detector
+from noisetrace.models.checkpoint import checkpoint_seq_len
 from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, leak_report, plan_grid
 from noisetrace.protocols.spec import ProtocolSpec, parse_spec, read_spec_text
-from noisetrace.training.checkpoint import checkpoint_seq_len
 from noisetrace.training.fit import fit, run_paths
-from noisetrace.training.inference import predict_split
 
 __all__ = [
     "RESULT_COLUMNS",

@@ -1,14 +1,14 @@
 """Training: the paper's recipe (class-weighted BCE, Adam, LR × 0.8 every 2,000 steps, frozen-backbone
-warm-up) as a LightningModule and callbacks, typed configs with presets, safe checkpoints, ``fit``."""
+warm-up) as a LightningModule and callbacks, typed configs with presets, ``fit``.
 
+Checkpoints are written through :mod:`noisetrace.models.checkpoint` (the format lives with the models,
+so that reading one needs no Lightning) and logits become scores through
+:mod:`noisetrace.models.scoring`. ``load_checkpoint`` is also offered here, as the way to load what
+:func:`fit` wrote (``fit(...)`` then ``load_checkpoint(run_paths(...)["best"])``).
+"""
+
+from noisetrace.models.checkpoint import load_checkpoint
 from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCheckpoint
-from noisetrace.training.checkpoint import (
-    CHECKPOINT_FORMAT,
-    checkpoint_paths,
-    load_checkpoint,
-    read_checkpoint_info,
-    save_checkpoint,
-)
 from noisetrace.training.config import (
     TrainConfig,
     config_to_dict,
@@ -18,27 +18,22 @@ from noisetrace.training.config import (
     valid_keys,
 )
 from noisetrace.training.fit import build_model, fit, resolve_run_config, run_paths
-from noisetrace.training.module import DetectorTask, fake_scores, weighted_bce
+from noisetrace.training.module import DetectorTask, weighted_bce
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
     "BackboneWarmup",
     "BestCheckpoint",
     "DetectorTask",
     "LastCheckpoint",
     "TrainConfig",
     "build_model",
-    "checkpoint_paths",
     "config_to_dict",
-    "fake_scores",
     "fit",
     "list_presets",
     "load_checkpoint",
     "load_config",
-    "read_checkpoint_info",
     "resolve_run_config",
     "run_paths",
-    "save_checkpoint",
     "save_config",
     "valid_keys",
     "weighted_bce",

@@ -10,7 +10,7 @@ parameter from the start, the backbone's ``requires_grad`` is switched off at th
 right with no extra state.
 
 Why not ``ModelCheckpoint`` for the checkpoints: the best model is written in noisetrace's own format
-(safetensors + JSON, see :mod:`noisetrace.training.checkpoint`), and ``last.ckpt`` must be refreshed
+(safetensors + JSON, see :mod:`noisetrace.models.checkpoint`), and ``last.ckpt`` must be refreshed
 both every N optimizer steps (so a killed run loses little) and at the end of every epoch (so the
 final state is resumable), which one ``ModelCheckpoint`` cannot do together.
 """
@@ -26,7 +26,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-from noisetrace.training.checkpoint import save_checkpoint
+from noisetrace.models.checkpoint import save_checkpoint
 
 __all__ = ["BackboneWarmup", "BestCheckpoint", "LastCheckpoint"]
 
@@ -118,7 +118,7 @@ class BestCheckpoint(Callback):
 
     ``describe`` returns the run-level facts for the JSON (training config, manifest hash, input
     description); this callback adds the metric, epoch and step, and ``pretrained_weights``: the
-    ImageNet weights file the run started from (:func:`~noisetrace.training.checkpoint.pretrained_weights_record`).
+    ImageNet weights file the run started from (:func:`~noisetrace.models.checkpoint.pretrained_weights_record`).
     The best score so far and that record are callback state, so they survive ``--resume`` (a resumed
     run restores every weight from ``last.ckpt`` and loads no weights file itself).
     """

@@ -37,11 +37,11 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 import noisetrace
 from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic
-from noisetrace.data import FaceDataModule
 from noisetrace.data.blending import BlendSettings, parse_blend_methods
+from noisetrace.data.datamodule import FaceDataModule
 from noisetrace.models import Detector, create_detector
+from noisetrace.models.checkpoint import checkpoint_paths, input_description, pretrained_weights_record
 from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCheckpoint
-from noisetrace.training.checkpoint import checkpoint_paths, input_description, pretrained_weights_record
 from noisetrace.training.config import TrainConfig, config_diff, config_to_dict, load_config, save_config
 from noisetrace.training.module import DetectorTask
 

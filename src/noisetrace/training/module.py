@@ -19,8 +19,8 @@ The *system* (loss, metrics, optimizer, schedule) lives here; the *model* is a p
   learning rate at optimizer step ``s`` is ``lr · 0.8^⌊s / 2000⌋`` ("a learning rate decay of 20%
   every 2,000 training steps"); DeepfakeBench's fault was to step such a scheduler once per epoch.
 - Validation: ``val/loss`` (weighted like the training loss), ``val/acc`` (threshold 0.5 on
-  ``P(fake)``) and ``val/auc`` over items (frames or sequences, as the paper's accuracy), synced
-  across processes by torchmetrics.
+  ``P(fake)``, from :func:`noisetrace.models.scoring.fake_scores` as at inference) and ``val/auc``
+  over items (frames or sequences, as the paper's accuracy), synced across processes by torchmetrics.
 """
 
 from __future__ import annotations
@@ -35,15 +35,9 @@ from torch import nn
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
 from noisetrace.models import Detector
+from noisetrace.models.scoring import fake_scores
 
-__all__ = ["DetectorTask", "fake_scores", "weighted_bce"]
-
-
-def fake_scores(logits: torch.Tensor) -> torch.Tensor:
-    """``P(fake)`` from ``(B, 2)`` logits (softmax) or ``(B, 1)`` logits (sigmoid)."""
-    if logits.shape[-1] == 2:
-        return torch.softmax(logits.float(), dim=-1)[:, 1]
-    return torch.sigmoid(logits.float()[:, 0])
+__all__ = ["DetectorTask", "weighted_bce"]
 
 
 def weighted_bce(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,10 @@ and writes one CSV row per item (:mod:`noisetrace.core.predictions`), appended a
 batch into a temporary file that is renamed onto the target only when the whole split is done: a
 reader never sees a half-written file, and memory stays flat whatever the split's size. ``score`` is
 ``P(fake)``, computed from the logits exactly as in training (:func:`fake_scores`).
+
+It belongs to the data stage (the split indexing and datasets it drives are here) and reads the
+checkpoint through :mod:`noisetrace.models.checkpoint`, so scoring a split needs no Lightning: the
+protocol runner, ``noisetrace evaluate``, the demo and the benchmarks call it alike.
 """
 
 from __future__ import annotations
@@ -22,14 +26,16 @@ from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import atomic_path
 from noisetrace.core.manifest import read_manifest
 from noisetrace.core.predictions import PREDICTION_COLUMNS
-from noisetrace.data import FrameDataset, SequenceDataset, index_split, to_unit_float
+from noisetrace.data.datasets import FrameDataset, SequenceDataset, index_split
+from noisetrace.data.transforms import to_unit_float
 from noisetrace.faces.cache import FaceCache
-from noisetrace.training.checkpoint import checkpoint_input, load_checkpoint
-from noisetrace.training.module import fake_scores
+from noisetrace.models.checkpoint import checkpoint_input, load_checkpoint
+from noisetrace.models.scoring import fake_scores
 
 __all__ = ["predict_split"]
 
 log = logging.getLogger(__name__)
+
 
 def predict_split(
     checkpoint: str | os.PathLike[str],

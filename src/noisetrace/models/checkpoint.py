@@ -14,11 +14,14 @@ Loading reads JSON and safetensors only, so a checkpoint from a stranger cannot 
 which also holds optimizer state, exists only for ``--resume`` (a completed run removes it unless told
 to keep it) and is itself loaded with ``weights_only=True``. Both files get the usual permissions of
 the umask, like every other output.
+
+The format lives with the models, not with training, so that everything that only *reads* checkpoints
+(``predict``, ``evaluate``, protocols, the demo, benchmarks, scripts) needs neither Lightning nor the
+training stage; :mod:`noisetrace.training` writes its checkpoints through :func:`save_checkpoint`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -33,15 +36,18 @@ from safetensors.torch import load_file, save_file
 
 import noisetrace
 from noisetrace.core.errors import CheckpointError, NoisetraceError
-from noisetrace.core.io import atomic_path, write_json_atomic
-from noisetrace.models import Detector, create_detector, detector_config, is_sequence_detector
+from noisetrace.core.io import atomic_path, file_sha256, write_json_atomic
+from noisetrace.models.detector import Detector
+from noisetrace.models.registry import create_detector, detector_config, is_sequence_detector
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "checkpoint_input",
     "checkpoint_paths",
     "checkpoint_seq_len",
+    "input_description",
     "load_checkpoint",
+    "output_description",
     "pretrained_weights_record",
     "read_checkpoint_info",
     "save_checkpoint",
@@ -59,14 +65,6 @@ def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def pretrained_weights_record(requested: str | os.PathLike[str] | None, report: Any | None) -> dict[str, Any]:
     """Which ImageNet weights file a model started from, for ``best.json``: what the config asked for
     (``auto``, a path, or none), the file that was resolved and loaded (absolute path) and its SHA-256,
@@ -77,7 +75,7 @@ def pretrained_weights_record(requested: str | os.PathLike[str] | None, report: 
     return {
         "requested": None if requested is None else str(requested),
         "path": str(resolved) if resolved is not None else None,
-        "sha256": _sha256(resolved) if resolved is not None and resolved.is_file() else None,
+        "sha256": file_sha256(resolved) if resolved is not None and resolved.is_file() else None,
         "source_format": getattr(report, "source_format", None),
     }
 
@@ -125,7 +123,7 @@ def save_checkpoint(model: Detector, path: str | os.PathLike[str], info: Mapping
         "format": CHECKPOINT_FORMAT,
         "format_version": CHECKPOINT_FORMAT_VERSION,
         "weights": weights_path.name,
-        "weights_sha256": _sha256(weights_path),
+        "weights_sha256": file_sha256(weights_path),
         "model": detector_config(model),
         "output": output_description(model),
         "code_version": noisetrace.__version__,
@@ -174,7 +172,7 @@ def load_checkpoint(
     if not weights_path.is_file():
         raise CheckpointError(f"Checkpoint weights {weights_path} are missing (described by {info_path}).")
     expected_sha = info.get("weights_sha256")
-    if expected_sha is not None and _sha256(weights_path) != expected_sha:
+    if expected_sha is not None and file_sha256(weights_path) != expected_sha:
         raise CheckpointError(
             f"Checkpoint weights {weights_path} do not match their description {info_path} "
             "(SHA-256 differs): the two files come from different saves."
