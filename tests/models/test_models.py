@@ -18,6 +18,7 @@ from noisetrace.models import (
     create_detector,
     detector_config,
     freeze_backbone,
+    is_sequence_detector,
     list_detectors,
 )
 
@@ -219,6 +220,12 @@ def test_invalid_options_raise_config_error(kwargs: dict, message: str) -> None:
     options = {"name": "xception", "pretrained": None, **kwargs}
     with pytest.raises(ConfigError, match=message):
         create_detector(**options)
+
+
+def test_an_unknown_detector_name_is_a_config_error_everywhere() -> None:
+    assert not is_sequence_detector("xception") and is_sequence_detector("xception_lstm")
+    with pytest.raises(ConfigError, match="unknown detector 'resnet'"):
+        is_sequence_detector("resnet")
 
 
 @pytest.mark.parametrize(

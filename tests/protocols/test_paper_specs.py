@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from noisetrace.cli.main import app
 from noisetrace.core.errors import ConfigError
 from noisetrace.datasets import build_joint_manifest
+from noisetrace.models import DOMAINS
 from noisetrace.protocols import identity_leaks, list_specs, load_spec, parse_spec, plan_grid
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceShifter", "FaceSwap", "NeuralTextures")
@@ -120,6 +121,10 @@ def test_spec_errors_say_what_to_fix(manifest) -> None:
     for change, message in cases:
         with pytest.raises(ConfigError, match=message):
             parse_spec({**good, **change})
+    # a column takes every domain a detector has (noisetrace.models.DOMAINS), fusion included
+    columns = [{"id": d, "recipe": "paper-image", "model": "xception", "domain": d} for d in DOMAINS]
+    fused = parse_spec({**good, "columns": columns, "rows": [{"train": ["DF"], "test": "F2F"}]})
+    assert [c.domain for c in fused.columns] == list(DOMAINS)
     typo = parse_spec({**good, "sets": {**good["sets"], "DF": {"dataset": "ffpp", "method": "Deepfake"}}})
     with pytest.raises(ConfigError, match="no fake videos of ffpp/Deepfake"):
         plan_grid(typo, manifest)

@@ -231,6 +231,6 @@ def checkpoint_seq_len(path: str | os.PathLike[str]) -> int | None:
     info = read_checkpoint_info(path)
     try:
         is_sequence = is_sequence_detector(str(info["model"]["name"]))
-    except (NoisetraceError, ValueError) as exc:
+    except NoisetraceError as exc:
         raise CheckpointError(f"Checkpoint {path} describes an unknown detector: {exc}") from exc
     return checkpoint_input(info, is_sequence, path)[1]

@@ -28,7 +28,11 @@ _DETECTORS: dict[str, type[Detector]] = {}
 
 
 def register_detector(name: str) -> Callable[[DetectorT], DetectorT]:
-    """Class decorator: make a :class:`Detector` subclass available to :func:`create_detector` as ``name``."""
+    """Class decorator: make a :class:`Detector` subclass available to :func:`create_detector` as ``name``.
+
+    A name registered twice is a bug in the code, not a configuration a user can fix, hence
+    ``ValueError`` rather than :class:`ConfigError` (which the CLI prints as a user's mistake).
+    """
 
     def register(cls: DetectorT) -> DetectorT:
         if name in _DETECTORS:
@@ -45,9 +49,13 @@ def list_detectors() -> list[str]:
 
 
 def is_sequence_detector(name: str) -> bool:
-    """Whether the detector registered as ``name`` classifies sequences of frames (without building it)."""
+    """Whether the detector registered as ``name`` classifies sequences of frames (without building it).
+
+    Raises:
+        ConfigError: no detector is registered as ``name`` (as :func:`create_detector`).
+    """
     if name not in _DETECTORS:
-        raise ValueError(f"unknown detector {name!r}; registered: {list_detectors()}")
+        raise ConfigError(f"unknown detector {name!r}; choose one of {list_detectors()}")
     return _DETECTORS[name].is_sequence
 
 

@@ -144,7 +144,7 @@ def _column_config(spec: ProtocolSpec, column: ColumnSpec, seed: int, overrides:
     try:
         cfg = load_config(column.recipe, [*structural, *spec.overrides, *column.overrides, *overrides])
         is_sequence_detector(cfg.model.name)
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         raise ConfigError(f"column {column.id!r}: {exc}") from exc
     return cfg
 

@@ -45,6 +45,7 @@ import yaml
 
 from noisetrace.core.errors import ConfigError
 from noisetrace.data.testsets import PAPER_TEST_VIDEOS
+from noisetrace.models.detector import DOMAINS
 
 __all__ = ["ColumnSpec", "FakeSet", "ProtocolSpec", "RowSpec", "list_specs", "load_spec", "parse_spec"]
 
@@ -93,7 +94,7 @@ class ColumnSpec:
     title: str
     recipe: str
     model: str
-    domain: str = "rgb"
+    domain: str = "rgb"  # one of noisetrace.models.DOMAINS: rgb, srm (the paper's two) or fusion
     seq_len: int | None = None  # sequence models only; None: the recipe's
     overrides: tuple[str, ...] = ()
 
@@ -169,8 +170,8 @@ def _parse_column(entry: Any, index: int) -> ColumnSpec:
     _no_extra(entry, allowed, where)
     column_id = str(_require(entry, "id", where))
     domain = str(entry.get("domain", "rgb"))
-    if domain not in ("rgb", "srm"):
-        raise ConfigError(f"column {column_id!r}: domain must be rgb or srm, got {domain!r}")
+    if domain not in DOMAINS:
+        raise ConfigError(f"column {column_id!r}: domain must be {' or '.join(DOMAINS)}, got {domain!r}")
     seq_len = entry.get("seq_len")
     if seq_len is not None and (not isinstance(seq_len, int) or seq_len < 1):
         raise ConfigError(f"column {column_id!r}: seq_len must be a positive integer, got {seq_len!r}")
