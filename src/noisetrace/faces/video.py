@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,16 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
+def _rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    return stream.average_rate or stream.guessed_rate
+
+
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Read the container header (no decoding)."""
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate
+        rate = _rate(stream)
         return VideoInfo(
             path=str(path),
             width=int(stream.codec_context.width),
@@ -62,6 +67,14 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             frame_count=int(stream.frames or 0),
             codec=stream.codec_context.name,
         )
+
+
+def frame_rate(path: str | os.PathLike[str]) -> Fraction | None:
+    """The video stream's frame rate as an exact fraction (average, else guessed; ``None`` when the
+    container states neither), for re-encoding at the source's rate; :func:`probe_video` gives it as
+    a float."""
+    with _open(Path(path)) as container:
+        return _rate(container.streams.video[0])
 
 
 def _upright(frame: av.VideoFrame) -> np.ndarray:

@@ -49,6 +49,7 @@ import numpy as np
 import noisetrace
 from noisetrace.core.errors import ConfigError, DatasetLayoutError, VideoDecodeError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
+from noisetrace.faces.geometry import box_iou
 from noisetrace.synth import masks
 from noisetrace.synth.methods import Clip, FaceTrack, FakeResult, get_method, list_methods, make_rng
 from noisetrace.synth.preview import PreviewRow, contact_sheet, preview_row, write_png
@@ -213,14 +214,6 @@ def _single_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def track_faces(frames: np.ndarray, detector: Any, every: int, detect_side: int) -> FaceTrack:
     """Landmarks of one subject on every frame, from MTCNN on every ``every``-th frame.
 
@@ -254,7 +247,7 @@ def track_faces(frames: np.ndarray, detector: Any, every: int, detect_side: int)
             previous = None
             continue
         boxes = [np.asarray(f.box, dtype=np.float64) / scale for f in faces]
-        overlaps = [_iou(previous, b) for b in boxes] if previous is not None else []
+        overlaps = [box_iou(previous, b) for b in boxes] if previous is not None else []
         if overlaps and max(overlaps) >= 0.2:
             choice, continues = int(np.argmax(overlaps)), True
         else:

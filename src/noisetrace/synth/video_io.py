@@ -1,5 +1,9 @@
 """Decode the first frames of a real video and encode frames as H.264, both with PyAV.
 
+Decoding is the face stage's (:func:`noisetrace.faces.video.iter_frames`: upright by the display
+matrix, a truncated file keeps the frames before the damage), so a benchmark video and an extracted
+one are decoded alike; here the frames are only fitted to the output size.
+
 The benchmark re-encodes the real videos *and* the fakes with the same encoder, CRF and preset,
 so compression history is not a label leak: in FF++ the originals and every manipulation share
 the c23 encoding too. The encoder runs single-threaded: libx264's output then depends only on
@@ -17,8 +21,8 @@ import av
 import cv2
 import numpy as np
 
-from noisetrace.core.errors import VideoDecodeError
 from noisetrace.core.io import atomic_path
+from noisetrace.faces.video import frame_rate, iter_frames
 
 
 @dataclass
@@ -28,7 +32,6 @@ class DecodedVideo:
     frames: np.ndarray
     fps: Fraction
     source_size: tuple[int, int]  # (width, height) of the decoded, upright frames before resizing
-    rotation: int  # degrees applied from the display matrix
 
     @property
     def size(self) -> tuple[int, int]:
@@ -60,44 +63,21 @@ def _fit(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def read_video(path: str | os.PathLike[str], max_frames: int, max_side: int | None = None) -> DecodedVideo:
     """Decode the first ``max_frames`` frames and stop; rotate upright; fit to :func:`output_size`.
 
-    A video that breaks off mid-stream keeps the frames decoded before the damage; one that gives
-    no frame at all raises :class:`VideoDecodeError`.
+    As :func:`~noisetrace.faces.video.iter_frames`, a video that breaks off mid-stream keeps the frames
+    decoded before the damage; one that gives no frame at all (or is no video) raises
+    :class:`~noisetrace.core.errors.VideoDecodeError`.
     """
     path = Path(path)
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise VideoDecodeError(f"Not a readable video: {path} ({exc}).") from exc
+    rate = frame_rate(path) or Fraction(25)
     frames: list[np.ndarray] = []
-    rotation = 0
     size: tuple[int, int] | None = None
     source_size = (0, 0)
-    try:
-        if not container.streams.video:
-            raise VideoDecodeError(f"No video stream in {path}.")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-        try:
-            for frame in container.decode(stream):
-                rgb = frame.to_ndarray(format="rgb24")
-                rotation = int(round((frame.rotation or 0) / 90) * 90) % 360
-                if rotation:
-                    rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
-                if size is None:
-                    source_size = (rgb.shape[1], rgb.shape[0])
-                    size = output_size(*source_size, max_side)
-                frames.append(_fit(rgb, size))
-                if len(frames) >= max_frames:
-                    break
-        except av.error.FFmpegError as exc:
-            if not frames:
-                raise VideoDecodeError(f"Could not decode any frame of {path} ({exc}).") from exc
-    finally:
-        container.close()
-    if not frames:
-        raise VideoDecodeError(f"Video has no decodable frames: {path}.")
-    return DecodedVideo(np.stack(frames), Fraction(rate), source_size, rotation)
+    for _, rgb in iter_frames(path, max_frames):
+        if size is None:
+            source_size = (rgb.shape[1], rgb.shape[0])
+            size = output_size(*source_size, max_side)
+        frames.append(_fit(rgb, size))
+    return DecodedVideo(np.stack(frames), Fraction(rate), source_size)
 
 
 def write_video(
