@@ -224,6 +224,12 @@ def track_faces(frames: np.ndarray, detector: Any, every: int, detect_side: int)
     (IoU ≥ 0.2) at each later detection; when it is lost the largest face starts a new run.
     Between two detections of the same run landmarks are interpolated linearly; next to a miss
     they are not (no face there); across a run change the nearer detection is held.
+
+    This is not :func:`noisetrace.faces.tracking.select_subject` on purpose: that one picks, after the
+    fact, the track with the largest total ``area × score`` over the clip (IoU ≥ 0.3, gaps up to 10
+    frames) and knows no runs, while here the subject is fixed at the first detection and followed
+    online, and where a run ends decides interpolation against holding; with several faces or a lost
+    face the two give different landmarks, hence different fakes.
     """
     n, height, width = frames.shape[:3]
     keys = list(range(0, n, every))
