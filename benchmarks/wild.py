@@ -146,8 +146,14 @@ def score_checkpoint(
     return _video_scores(name, frame, manifest, float(calibration.get("threshold", 0.5)))
 
 
-def score_mesonet(weights: Path, manifest: pd.DataFrame, cache: Path) -> VideoScores:
-    """MesoNet's P(fake) on the same crops (224² resized to 256², as its pipeline feeds it)."""
+def score_mesonet(weights: Path, manifest: pd.DataFrame, cache: Path, out: Path) -> VideoScores:
+    """MesoNet's P(fake) on the same crops (224² resized to 256², as its pipeline feeds it).
+
+    Its frame scores do not depend on the detectors under test, so they are kept in ``out`` and reused.
+    """
+    name = f"MesoNet {weights.stem}"
+    if out.is_file():
+        return _video_scores(name, pd.read_csv(out), manifest, 0.5)
     model = load_mesonet(weights)
     index = index_split(manifest, FaceCache(cache), "test")
     rows = []
@@ -163,7 +169,8 @@ def score_mesonet(weights: Path, manifest: pd.DataFrame, cache: Path) -> VideoSc
             x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div_(255)
             rows.extend((item.uid, item.label, float(s)) for item, s in zip(batch, model(x), strict=True))
     frame = pd.DataFrame(rows, columns=["uid", "label", "score"])
-    return _video_scores(f"MesoNet {weights.stem}", frame, manifest, 0.5)
+    write_text_atomic(out, frame.to_csv(index=False))
+    return _video_scores(name, frame, manifest, 0.5)
 
 
 def _ci(labels: np.ndarray, scores: np.ndarray, uids: np.ndarray, resamples: int) -> str:
@@ -243,7 +250,13 @@ def main() -> int:
             score_checkpoint(name, path, rows, cache, args.work / "predictions" / variant / f"{name}.csv", args.device)
             for name, path in zip(names, paths, strict=True)
         ]
-        results += [score_mesonet(args.mesonet / f, rows, cache) for f in MESONET_FILES if (args.mesonet / f).is_file()]
+        results += [
+            score_mesonet(
+                args.mesonet / f, rows, cache, args.work / "predictions" / variant / f"mesonet-{Path(f).stem}.csv"
+            )
+            for f in MESONET_FILES
+            if (args.mesonet / f).is_file()
+        ]
         text, records = table(results, families, args.resamples)
         n_real = int((manifest["label"] == 0).sum())
         title = f"### wild_dev, {variant}: {len(manifest) - n_real} fake / {n_real} real videos, {args.frames} frames"
