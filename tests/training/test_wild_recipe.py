@@ -108,7 +108,9 @@ def test_blended_fakes_stay_inside_the_face_box(real_faces: tuple[Path, Path]) -
         fakes += 1
         methods.add(sample.method)
         x1, y1, x2, y2 = boxes[(item.uid, item.frame)]
-        margin_x, margin_y = 0.08 * (x2 - x1), 0.08 * (y2 - y1)
+        # The template's face ellipse reaches brows to chin; MTCNN's box often ends at the chin line,
+        # so a tenth of the box is allowed beyond it (the crop itself extends a further tenth).
+        margin_x, margin_y = 0.1 * (x2 - x1), 0.1 * (y2 - y1)
         ys, xs = np.nonzero(sample.alpha > 0)
         assert len(xs) > 0.05 * 224 * 224, "a blended fake must change a face-sized region"
         assert xs.min() >= x1 - margin_x and xs.max() <= x2 + margin_x
@@ -176,7 +178,7 @@ def test_the_wild_recipe_trains_a_fusion_detector(real_faces: tuple[Path, Path],
         [
             "model.backbone=resnet10t",
             "data.image_size=64",
-            "data.batch_size=8",
+            "data.batch_size=2",
             "data.num_workers=0",
             "trainer.max_epochs=1",
             "trainer.limit_train_batches=3",
