@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -61,3 +63,23 @@ def test_retry_failed_extracts_recorded_failures_again(tmp_path: Path, shared_da
     report = pd.read_csv(cache / "extract_report.csv")
     assert report.set_index("uid").loc[uid, "status"] == "ok"
     assert "0 to extract" in run("--retry-failed")  # nothing failed is left to retry
+
+
+def test_a_full_disk_is_one_line_and_a_non_zero_exit(tmp_path: Path, shared_data: Path, monkeypatch) -> None:
+    """Issue 12, item 1: ENOSPC while writing meta.json is one line on stderr, no traceback."""
+    video = shared_data / "samples" / "ffpp_c23_original_000.mp4"
+    manifest = _manifest(tmp_path / "manifest.csv", {"v0": video})
+    write_text = Path.write_text
+
+    def full_disk(self, data, *args, **kwargs):
+        if self.name == "meta.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    result = runner.invoke(app, [str(manifest), "-o", str(tmp_path / "cache"), "--frames", "2"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # typer.Exit, not a crash
+    assert "Traceback" not in result.output
+    (line,) = [line for line in result.stderr.splitlines() if "error" in line.lower()]  # beside tqdm's bar
+    assert line.startswith("error: Cannot write ") and "meta.json: the disk is full" in line
+    assert FaceCache(tmp_path / "cache").uids() == [] and not list((tmp_path / "cache").glob(".*.partial"))

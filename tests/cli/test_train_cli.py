@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +114,20 @@ def test_user_mistakes_are_one_clear_line(tmp_path, args, message):
     code, output = invoke("-o", tmp_path / "run", *args)
     assert code == 1
     assert output.startswith("error: ") and message in output and "Traceback" not in output
+
+
+def test_a_full_disk_when_creating_the_run_directory_is_one_line(data, tmp_path, monkeypatch):
+    """Issue 12, item 1: the run directory cannot be created (ENOSPC): one line, exit 1, no traceback."""
+    manifest, cache = data
+    mkdir = Path.mkdir
+
+    def full_disk(self, *args, **kwargs):
+        if self.name == "checkpoints":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", full_disk)
+    code, output = invoke("-c", "paper-image", "-m", manifest, "--cache", cache, "-o", tmp_path / "run", *TINY)
+    assert code == 1 and "Traceback" not in output
+    assert output.startswith(f"error: Cannot write {tmp_path / 'run' / 'checkpoints'}: the disk is full")
+    assert len(output.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -15,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from noisetrace.core.errors import OutputError
 from noisetrace.core.manifest import make_uid, validate_manifest, write_manifest
-from noisetrace.faces.cache import FaceCache, read_crop
+from noisetrace.faces.cache import META_FILE, OVERVIEW_FILE, FaceCache, read_crop
 from noisetrace.faces.extract import ExtractSettings, extract_manifest, select_shard
 from noisetrace.faces.video import read_frames
 
@@ -233,3 +235,63 @@ def test_workers_and_shards_give_the_same_cache_as_one_process(tmp_path, shared_
         assert all(a.read_bytes() == b.read_bytes() for (_, a), (_, b) in pairs)
     report = pd.read_csv(tmp_path / "sharded" / "extract_report.csv")
     assert set(report["status"]) == {"ok"}
+
+
+def refuse_writes(monkeypatch, should_fail, err: int = errno.ENOSPC) -> None:
+    """The filesystem refuses the files ``should_fail(path)`` picks with ``err`` (ENOSPC: the disk is
+    full), whichever way they are written: Python's file writes, or OpenCV's ``imwrite`` (``False``).
+    Like a real full disk, the error names no file."""
+    write_bytes, write_text, imwrite = Path.write_bytes, Path.write_text, cv2.imwrite
+
+    def refused_bytes(self, data):
+        if should_fail(self):
+            raise OSError(err, os.strerror(err))
+        return write_bytes(self, data)
+
+    def refused_text(self, data, *args, **kwargs):
+        if should_fail(self):
+            raise OSError(err, os.strerror(err))
+        return write_text(self, data, *args, **kwargs)
+
+    def refused_imwrite(name, *args, **kwargs):
+        return False if should_fail(Path(name)) else imwrite(name, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_bytes", refused_bytes)
+    monkeypatch.setattr(Path, "write_text", refused_text)
+    monkeypatch.setattr(cv2, "imwrite", refused_imwrite)
+
+
+@pytest.mark.parametrize("refused", ["0001.png", OVERVIEW_FILE, META_FILE])
+def test_a_full_disk_stops_the_run_with_one_line_and_no_half_written_video(tmp_path, shared_data, monkeypatch, refused):
+    """Issue 12, item 1: a crop, the overview or meta.json that cannot be written (ENOSPC) is an
+    OutputError naming the file and the cause; the video's folder is not left looking finished."""
+    video = shared_data / "samples" / "ffpp_c23_original_000.mp4"
+    manifest = folder_manifest({"first": video, "second": video})
+    cache_root = tmp_path / "cache"
+    second = uid_of("second")
+    refuse_writes(monkeypatch, lambda path: path.name == refused and second in path.parent.name)
+
+    with pytest.raises(OutputError) as caught:
+        extract_manifest(manifest, cache_root, ExtractSettings(frames=3))
+    message = str(caught.value)
+    assert "\n" not in message and refused in message and "the disk is full" in message
+    assert "Nothing finished was lost" in message
+    cache = FaceCache(cache_root)
+    assert cache.uids() == [uid_of("first")] and len(cache.crop_paths(uid_of("first"))) == 3  # kept
+    assert not (cache_root / second).exists() and not list(cache_root.glob(".*.partial"))
+    assert not (cache_root / "_status" / f"{second}.json").exists()  # not recorded as a failed video
+
+    monkeypatch.undo()  # space again: a rerun finishes the rest
+    assert [r.uid for r in extract_manifest(manifest, cache_root, ExtractSettings(frames=3))] == [second]
+    assert cache.uids() == sorted([uid_of("first"), second])
+
+
+@pytest.mark.parametrize(
+    ("err", "cause"),
+    [(errno.EACCES, "permission denied"), (errno.EROFS, "read-only"), (errno.ENOTDIR, "not a folder")],
+)
+def test_other_write_failures_say_why(tmp_path, shared_data, monkeypatch, err, cause):
+    manifest = folder_manifest({"only": shared_data / "samples" / "ffpp_c23_original_000.mp4"})
+    refuse_writes(monkeypatch, lambda path: path.name == META_FILE, err)
+    with pytest.raises(OutputError, match=cause):
+        extract_manifest(manifest, tmp_path / "cache", ExtractSettings(frames=2))

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 from noisetrace.cli.predict import predict
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.models.checkpoint import checkpoint_paths
-from noisetrace.predict import expand_inputs, item_ids
+from noisetrace.predict import PREDICTIONS_FILE, expand_inputs, item_ids
 
 app = typer.Typer()
 app.command()(predict)
@@ -135,3 +137,23 @@ def test_inputs_expand_folders_and_globs_once_each(tmp_path):
 def test_item_ids_are_unique_and_file_name_safe():
     paths = [Path("a/clip.mp4"), Path("b/clip.mp4"), Path("clip-2.mp4"), Path("x/my video (1).mov")]
     assert item_ids(paths) == ["clip", "clip-2", "clip-2-2", "my_video_1"]
+
+
+def test_a_full_disk_under_the_output_folder_is_one_line(sample_videos, image_checkpoint, tmp_path, monkeypatch):
+    """Issue 12, item 1: predictions.json cannot be written (ENOSPC): one line, exit 1, no traceback."""
+    write_text = Path.write_text
+
+    def full_disk(self, data, *args, **kwargs):
+        if PREDICTIONS_FILE in self.name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    out = tmp_path / "out"
+    code, stdout, stderr = invoke(sample_videos[0], "-c", image_checkpoint, "--frames", "2", "-o", out)
+    assert code == 1 and "Traceback" not in stderr and stdout == ""
+    assert stderr.splitlines()[-1] == (
+        f"error: Cannot write {out / PREDICTIONS_FILE}: the disk is full (no space left on device). Nothing finished "
+        "was lost (outputs are written whole or not at all): free some space, then run the command again."
+    )
+    assert not (out / PREDICTIONS_FILE).exists() and not list(out.glob(".*.tmp"))

@@ -31,3 +31,9 @@ class CheckpointError(NoisetraceError):
 
 class ConfigError(NoisetraceError):
     """A configuration value or command-line override is invalid."""
+
+
+class OutputError(NoisetraceError):
+    """An output of a run cannot be written: the disk is full, permission is denied, a file stands where
+    a folder should be, the filesystem is read-only. Made by :func:`noisetrace.core.io.output_error`,
+    whose message names the file, the cause, and that nothing finished was lost."""

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from noisetrace.core.errors import NoisetraceError
+from noisetrace.core.io import writing
 
 META_FILE = "meta.json"
 OVERVIEW_FILE = "overview.jpg"
@@ -94,14 +95,27 @@ def crop_filename(frame_index: int, suffix: str = ".png") -> str:
     return f"{frame_index:04d}{suffix}"
 
 
+def write_image(path: str | os.PathLike[str], rgb: np.ndarray, params: list[int] | None = None) -> None:
+    """Write an RGB uint8 image in the format its suffix names (``.png``, ``.jpg``).
+
+    The image is encoded in memory and written with Python's own file writing, so that a failed write
+    says why (disk full, permission denied, ...: an :class:`~noisetrace.core.errors.OutputError` naming
+    the file) instead of OpenCV's bare ``False``.
+    """
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params or [])
+    if not ok:
+        raise NoisetraceError(f"Could not encode the image {path} (an array of shape {rgb.shape}).")
+    with writing(path):
+        path.write_bytes(encoded.tobytes())
+
+
 def write_crop(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     """Write an RGB uint8 crop; PNG compression level 1 is lossless and several times faster than 9."""
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     params = (
         [cv2.IMWRITE_PNG_COMPRESSION, 1] if str(path).endswith(".png") else [cv2.IMWRITE_JPEG_QUALITY, 95]
     )
-    if not cv2.imwrite(str(path), bgr, params):
-        raise NoisetraceError(f"Could not write face crop {path}.")
+    write_image(path, rgb, params)
 
 
 def read_crop(path: str | os.PathLike[str]) -> np.ndarray:

@@ -25,6 +25,7 @@ How it runs, and why:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import multiprocessing
 import os
@@ -41,7 +42,7 @@ import pandas as pd
 
 from noisetrace import __version__
 from noisetrace.core.errors import NoisetraceError, VideoDecodeError
-from noisetrace.core.io import atomic_directory, atomic_path, file_sha256, write_json_atomic
+from noisetrace.core.io import atomic_directory, file_sha256, write_json_atomic, write_text_atomic, writing
 from noisetrace.faces.cache import (
     META_FILE,
     OVERVIEW_FILE,
@@ -51,6 +52,7 @@ from noisetrace.faces.cache import (
     VideoFaces,
     crop_filename,
     write_crop,
+    write_image,
 )
 from noisetrace.faces.geometry import PAPER_CROP_SIZE, PAPER_ENLARGEMENT, crop_and_resize, enlarge_box
 from noisetrace.faces.mtcnn import MTCNN, FaceDetection
@@ -160,15 +162,30 @@ class FaceExtractor:
         return per_frame, first_frame
 
     def process(self, uid: str, video_path: str | os.PathLike[str], cache_root: Path) -> VideoResult:
-        """Extract one video into ``cache_root/uid``; errors become a status, never an exception."""
+        """Extract one video into ``cache_root/uid``.
+
+        A problem of the video (unreadable, no face) becomes a status, never an exception. An output
+        that cannot be written (disk full, permission denied, ...) raises
+        :class:`~noisetrace.core.errors.OutputError` naming the file: it would fail every later video
+        too, so the run stops there, and the video's half-written folder is removed.
+        """
         start = time.perf_counter()
         path = Path(video_path)
         try:
             info = probe_video(path)
             per_frame, first_frame = self._candidates(path)
+            source_sha256 = file_sha256(path)
         except VideoDecodeError as exc:
             return VideoResult(
                 uid, "decode_error", message=str(exc), path=str(path), seconds=time.perf_counter() - start
+            )
+        except OSError as exc:  # the input vanished or became unreadable after decoding started
+            return VideoResult(
+                uid,
+                "decode_error",
+                message=f"Cannot read {path}: {exc.strerror or exc}",
+                path=str(path),
+                seconds=time.perf_counter() - start,
             )
 
         subject = select_subject(
@@ -195,8 +212,22 @@ class FaceExtractor:
         else:
             status, message = "ok", ""
 
+        first_index = min(subject)
+        try:
+            overview = _overview(
+                _frame_at(path, first_index) if first_index > 0 or first_frame is None else first_frame,
+                per_frame[first_index],
+                subject[first_index],
+            )
+        except VideoDecodeError as exc:
+            return VideoResult(
+                uid, "decode_error", message=str(exc), path=str(path), seconds=time.perf_counter() - start
+            )
+
         suffix = "." + self.settings.image_format
         records: list[FrameRecord] = []
+        # Any write that fails (disk full, ...) raises OutputError naming the file; atomic_directory then
+        # removes the partial folder, so the video is not left looking finished, and the run stops.
         with atomic_directory(cache_root / uid) as folder:
             for index, faces in enumerate(per_frame):
                 chosen = subject.get(index)
@@ -216,22 +247,12 @@ class FaceExtractor:
                         score=round(float(candidate.detection.score), 5),
                     )
                 )
-            first_index = min(subject)
-            overview = _overview(
-                first_frame if first_index == 0 else _frame_at(path, first_index),
-                per_frame[first_index],
-                subject[first_index],
-            )
-            cv2.imwrite(
-                str(folder / OVERVIEW_FILE),
-                cv2.cvtColor(overview, cv2.COLOR_RGB2BGR),
-                [cv2.IMWRITE_JPEG_QUALITY, 85],
-            )
+            write_image(folder / OVERVIEW_FILE, overview, [cv2.IMWRITE_JPEG_QUALITY, 85])
             meta = VideoFaces(
                 uid=uid,
                 source={
                     **info.to_json(),
-                    "sha256": file_sha256(path),
+                    "sha256": source_sha256,
                     "frames_decoded": decoded,
                     "overview_frame": first_index,
                 },
@@ -253,7 +274,8 @@ class FaceExtractor:
                 status=status,
                 message=message,
             )
-            (folder / META_FILE).write_text(json.dumps(meta.to_json(), indent=1) + "\n", encoding="utf-8")
+            with writing(folder / META_FILE):
+                (folder / META_FILE).write_text(json.dumps(meta.to_json(), indent=1) + "\n", encoding="utf-8")
         return VideoResult(
             uid,
             status,
@@ -348,7 +370,8 @@ def extract_manifest(
     """
     settings = settings or ExtractSettings()
     cache_root = Path(cache_root)
-    cache_root.mkdir(parents=True, exist_ok=True)
+    with writing(cache_root):
+        cache_root.mkdir(parents=True, exist_ok=True)
     paths = dict(zip(manifest["uid"], manifest["path"], strict=True))
     done = finished_uids(cache_root, retry_failed)
     todo = [uid for uid in select_shard(list(paths), shard) if uid not in done]
@@ -406,9 +429,10 @@ def collect_report(manifest: pd.DataFrame, cache_root: str | os.PathLike[str]) -
 def write_report(manifest: pd.DataFrame, cache_root: str | os.PathLike[str]) -> Path:
     """Rewrite ``extract_report.csv`` (atomically) from what is on disk now."""
     target = Path(cache_root) / REPORT_FILE
-    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(REPORT_COLUMNS)
-        for row in collect_report(manifest, cache_root):
-            writer.writerow([getattr(row, column) for column in REPORT_COLUMNS])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(REPORT_COLUMNS)
+    for row in collect_report(manifest, cache_root):
+        writer.writerow([getattr(row, column) for column in REPORT_COLUMNS])
+    write_text_atomic(target, text.getvalue())
     return target

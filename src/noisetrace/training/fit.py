@@ -36,7 +36,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 import noisetrace
 from noisetrace.core.errors import ConfigError, NoisetraceError
-from noisetrace.core.io import write_json_atomic
+from noisetrace.core.io import write_json_atomic, writing
 from noisetrace.data.blending import BlendSettings, parse_blend_methods
 from noisetrace.data.datamodule import FaceDataModule
 from noisetrace.models import Detector, create_detector
@@ -242,6 +242,9 @@ def fit(
         )
     if cfg.data.manifest is None or cfg.data.cache is None:
         raise ConfigError("training needs a manifest and a face cache: --manifest M --cache C")
+    # the run directory first, so a full disk or a file in its place is one clear line before any work
+    with writing(paths["checkpoints"]):
+        paths["checkpoints"].mkdir(parents=True, exist_ok=True)
 
     # Lightning's seeding also derives distinct, reproducible seeds for every loader worker.
     L.seed_everything(cfg.seed, workers=True, verbose=False)
