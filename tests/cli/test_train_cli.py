@@ -6,11 +6,14 @@ import errno
 import importlib.util
 import json
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import typer
 from typer.testing import CliRunner
 
@@ -131,3 +134,56 @@ def test_a_full_disk_when_creating_the_run_directory_is_one_line(data, tmp_path,
     assert code == 1 and "Traceback" not in output
     assert output.startswith(f"error: Cannot write {tmp_path / 'run' / 'checkpoints'}: the disk is full")
     assert len(output.strip().splitlines()) == 1
+
+
+class _RunsCode:
+    """A pickle that runs a shell command when unpickled: what a stranger's ``last.ckpt`` may hold."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_resume_refuses_a_last_checkpoint_that_cannot_be_read_safely(data, tmp_path):
+    """Issue 12, item 2: a pickle payload (raw, or inside torch's zip format) or a truncated copy of a
+    real last.ckpt is one CheckpointError line; the payload never runs, and PyTorch's advice to load
+    with weights_only=False is not passed on."""
+    manifest, cache = data
+    run = tmp_path / "run"
+    code, output = invoke(
+        "-c", "paper-image", "-m", manifest, "--cache", cache, "-o", run, *TINY, "checkpoint.keep_last=true"
+    )
+    assert code == 0, output
+    real = (run / "checkpoints" / "last.ckpt").read_bytes()
+    marker = tmp_path / "the-payload-ran"
+
+    def raw_pickle(target: Path) -> None:
+        target.write_bytes(pickle.dumps(_RunsCode(marker)))
+
+    def zipped_pickle(target: Path) -> None:
+        torch.save({"state_dict": {}, "global_step": 1, "payload": _RunsCode(marker)}, target)
+
+    def truncated(target: Path) -> None:
+        target.write_bytes(real[: len(real) // 2])
+
+    def cut_short(target: Path) -> None:
+        target.write_bytes(real[:100])
+
+    for spoil in (raw_pickle, zipped_pickle, truncated, cut_short):
+        spoiled = tmp_path / spoil.__name__
+        shutil.copytree(run, spoiled)
+        last = spoiled / "checkpoints" / "last.ckpt"
+        spoil(last)
+        code, output = invoke("-o", spoiled, "--resume")
+        assert code == 1, (spoil.__name__, output)
+        assert output == (
+            f"error: Cannot resume from {last}: the file could not be read safely (it is not a Lightning "
+            "checkpoint of tensors, or it is truncated). Start a new run directory (-o), or restore the file "
+            "from a copy you trust.\n"
+        ), spoil.__name__
+        assert "weights_only" not in output and "Traceback" not in output
+        assert not marker.exists(), f"{spoil.__name__}: the pickle's code ran"
+    code, output = invoke("-o", run, "--resume")  # the intact file still resumes (nothing left to train)
+    assert code == 0, output

@@ -35,7 +35,7 @@ from lightning.pytorch.strategies import DDPStrategy, Strategy
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 import noisetrace
-from noisetrace.core.errors import ConfigError, NoisetraceError
+from noisetrace.core.errors import CheckpointError, ConfigError, NoisetraceError
 from noisetrace.core.io import write_json_atomic, writing
 from noisetrace.data.blending import BlendSettings, parse_blend_methods
 from noisetrace.data.datamodule import FaceDataModule
@@ -45,7 +45,7 @@ from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCh
 from noisetrace.training.config import TrainConfig, config_diff, config_to_dict, load_config, save_config
 from noisetrace.training.module import DetectorTask
 
-__all__ = ["RESUMABLE_KEYS", "build_model", "fit", "resolve_run_config", "run_paths"]
+__all__ = ["RESUMABLE_KEYS", "build_model", "check_resumable", "fit", "resolve_run_config", "run_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,8 @@ def fit(
                 "removed then (keep_last keeps it). Start a new run directory to train longer."
             )
         raise NoisetraceError(f"Nothing to resume: {paths['last']} does not exist (the run saved no checkpoint yet).")
+    if resume:
+        check_resumable(paths["last"])
     if not resume and (paths["last"].exists() or paths["summary"].exists()):
         held = paths["last"] if paths["last"].exists() else paths["summary"]
         raise NoisetraceError(
@@ -350,6 +352,33 @@ def fit(
         if trainer.state.finished and not keep_last:
             paths["last"].unlink(missing_ok=True)
     return result
+
+
+def check_resumable(path: Path) -> None:
+    """Refuse, before any work, a ``last.ckpt`` that cannot be read safely: one :class:`CheckpointError` line.
+
+    The file is read as Lightning will read it on resume (``weights_only=True``: tensors and plain
+    containers, never code), memory-mapped so that the check copies no weights. A pickle that would run
+    code, a truncated file or anything else that is not a Lightning checkpoint of tensors gets the same
+    line; PyTorch's own message is not shown, since it suggests ``weights_only=False``, which must never
+    be done with a file of unknown origin.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise before the error
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        readable = isinstance(state, dict) and {"state_dict", "global_step"} <= set(state)
+        del state
+    except OSError as exc:
+        raise CheckpointError(f"Cannot resume from {path}: {exc.strerror or exc}.") from None
+    except Exception:  # whatever PyTorch refused, the answer is the same line
+        readable = False
+    if not readable:
+        raise CheckpointError(
+            f"Cannot resume from {path}: the file could not be read safely (it is not a Lightning checkpoint "
+            "of tensors, or it is truncated). Start a new run directory (-o), or restore the file from a copy "
+            "you trust."
+        )
 
 
 class _StartStep(Callback):
