@@ -83,3 +83,17 @@ def test_a_full_disk_is_one_line_and_a_non_zero_exit(tmp_path: Path, shared_data
     (line,) = [line for line in result.stderr.splitlines() if "error" in line.lower()]  # beside tqdm's bar
     assert line.startswith("error: Cannot write ") and "meta.json: the disk is full" in line
     assert FaceCache(tmp_path / "cache").uids() == [] and not list((tmp_path / "cache").glob(".*.partial"))
+
+
+def test_an_output_that_is_a_file_fails_before_any_work(tmp_path: Path, shared_data: Path) -> None:
+    """Issue 12, item 3: `extract -o afile` is one line (it was a FileExistsError traceback)."""
+    manifest = _manifest(tmp_path / "manifest.csv", {"v0": shared_data / "samples" / "ffpp_c23_original_000.mp4"})
+    afile = tmp_path / "afile"
+    afile.write_text("an existing file\n")
+    result = runner.invoke(app, [str(manifest), "-o", str(afile), "--frames", "2"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr == (
+        f"error: -o {afile} is a file, not a folder: give a folder (it is created when missing), "
+        "or move the file away.\n"
+    )
+    assert result.stdout == "" and afile.read_text() == "an existing file\n"

@@ -187,3 +187,12 @@ def test_resume_refuses_a_last_checkpoint_that_cannot_be_read_safely(data, tmp_p
         assert not marker.exists(), f"{spoil.__name__}: the pickle's code ran"
     code, output = invoke("-o", run, "--resume")  # the intact file still resumes (nothing left to train)
     assert code == 0, output
+
+
+def test_a_run_directory_that_is_a_file_is_one_line(data, tmp_path):
+    """Issue 12, item 3: `train -o afile` fails before any work with one line."""
+    manifest, cache = data
+    afile = tmp_path / "afile"
+    afile.write_text("an existing file\n")
+    code, output = invoke("-c", "paper-image", "-m", manifest, "--cache", cache, "-o", afile, *TINY)
+    assert code == 1 and output.startswith(f"error: -o {afile} is a file, not a folder") and "Traceback" not in output

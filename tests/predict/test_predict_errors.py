@@ -16,9 +16,9 @@ import typer
 from typer.testing import CliRunner
 
 from noisetrace.cli.predict import predict
-from noisetrace.core.errors import NoisetraceError
+from noisetrace.core.errors import NoisetraceError, OutputError
 from noisetrace.models.checkpoint import checkpoint_paths
-from noisetrace.predict import PREDICTIONS_FILE, expand_inputs, item_ids
+from noisetrace.predict import PREDICTIONS_FILE, expand_inputs, item_ids, pipeline
 
 app = typer.Typer()
 app.command()(predict)
@@ -157,3 +157,28 @@ def test_a_full_disk_under_the_output_folder_is_one_line(sample_videos, image_ch
         "was lost (outputs are written whole or not at all): free some space, then run the command again."
     )
     assert not (out / PREDICTIONS_FILE).exists() and not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/sub"])
+def test_an_output_folder_that_is_a_file_fails_before_any_work(
+    sample_videos, image_checkpoint, tmp_path, monkeypatch, where
+):
+    """Issue 12, item 3: -o naming a file (or a folder under a file) is one line before the model loads
+    and before any video is decoded, from the CLI and from predict_videos."""
+    (tmp_path / "afile").write_text("an existing file\n")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the model was loaded before -o was checked")
+
+    monkeypatch.setattr(pipeline, "Predictor", no_work)
+    out = tmp_path / where
+    code, stdout, stderr = invoke(sample_videos[0], "-c", image_checkpoint, "-o", out)
+    assert code == 1 and stdout == "" and "Traceback" not in stderr
+    expected = (
+        f"error: -o {out} is a file, not a folder"
+        if where == "afile"
+        else f"error: -o {out} cannot be created: {tmp_path / 'afile'} is a file, not a folder."
+    )
+    assert stderr.startswith(expected) and len(stderr.splitlines()) == 1, stderr
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        pipeline.predict_videos([sample_videos[0]], image_checkpoint, out)

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from noisetrace.cli._common import parse_shard, user_errors_exit
 from noisetrace.core.device import resolve_device
+from noisetrace.core.io import check_output_folder
 from noisetrace.core.manifest import read_manifest
 from noisetrace.faces.extract import (
     ExtractSettings,
@@ -45,6 +46,7 @@ def extract(
     ] = False,
 ) -> None:
     """Crop the subject's face from the first N frames of every video (MTCNN, box ×1.2, 224²)."""
+    check_output_folder(output)
     settings = ExtractSettings(
         frames=frames,
         detect_max_side=detect_max_side or None,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from noisetrace.cli._common import user_errors_exit
+from noisetrace.core.io import check_output_folder
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
 from noisetrace.predict import PREDICTIONS_FILE, PredictSettings, predict_videos
 from noisetrace.pretrained import SHIPPED_MODEL, model_card, shipped_checkpoint
@@ -71,6 +72,8 @@ def predict(
     """
     if (html or annotate) and output is None:
         raise typer.BadParameter("--html and --annotate write files: give an output folder with -o OUT.")
+    if output is not None:
+        check_output_folder(output)  # before the model loads and any video is decoded
     settings = PredictSettings(
         frames=frames,
         rule=rule,

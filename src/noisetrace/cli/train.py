@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from noisetrace.cli._common import user_errors_exit
+from noisetrace.core.io import check_output_folder
 from noisetrace.training import fit, list_presets, resolve_run_config
 
 
@@ -66,6 +67,7 @@ def train(
     Example: noisetrace train -c paper-image -m manifest.parquet --cache faces -o runs/rgb model.domain=srm
     """
     _show_library_messages()
+    check_output_folder(output)
     cfg = resolve_run_config(output, config, overrides or [], manifest=manifest, cache=cache, resume=resume)
     result = fit(cfg, output, resume=resume)
     if result["global_rank"] != 0:

@@ -42,7 +42,7 @@ import torch
 
 from noisetrace.core.device import resolve_device
 from noisetrace.core.errors import ConfigError, NoisetraceError
-from noisetrace.core.io import write_json_atomic, write_text_atomic
+from noisetrace.core.io import check_output_folder, write_json_atomic, write_text_atomic
 from noisetrace.data import load_face, sequence_windows, to_unit_float
 from noisetrace.evaluation.calibration import apply_temperature
 from noisetrace.evaluation.metrics import AGGREGATION_RULES, AggregationRule, aggregate_by_video
@@ -331,6 +331,8 @@ def predict_videos(
     settings = settings or PredictSettings()
     if out_dir is None and (settings.html or settings.annotate):
         raise NoisetraceError("The HTML report and the annotated video are files: give an output folder (-o OUT).")
+    if out_dir is not None:
+        check_output_folder(out_dir)  # a file in its place fails now, not after the model and a video
     paths = expand_inputs(inputs)
     predictor = Predictor(checkpoint, settings)
     results: list[dict[str, Any]] = []
