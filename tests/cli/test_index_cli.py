@@ -98,3 +98,16 @@ def test_index_celebdf_youtube_real_only_when_asked(tmp_path: Path, shared_data:
         result = runner.invoke(app, ["index", str(root), "--dataset", "celebdf", *flags, "-o", str(output)])
         assert result.exit_code == 0, result.output
         assert (read_manifest(output)["label"] == 0).sum() == reals
+
+
+def test_index_prints_what_it_skipped_and_why(tmp_path: Path, shared_data: Path) -> None:
+    """Issue 12, item 4: a broken link inside a dataset folder is named on stderr, not dropped silently."""
+    root = _ffpp_tree(tmp_path / "ff", shared_data / "samples")
+    broken = root / "original_sequences/youtube/c23/videos/006.mp4"
+    os.symlink(tmp_path / "nowhere.mp4", broken)
+    result = runner.invoke(app, ["index", str(root), "--dataset", "ffpp", "-o", str(tmp_path / "m.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"warning: skipped 1 item(s) in {broken.parent} named like videos that are not video files: 006.mp4 " in (
+        result.stderr
+    )
+    assert len(read_manifest(tmp_path / "m.csv")) == 12

@@ -281,3 +281,20 @@ def test_the_real_celebdf_test_list_parses(tmp_path: Path, shared_data: Path) ->
     assert len(listed) == 518 and listed["YouTube-real/00170.mp4"] == 0  # '1' in the file means real
     folders = {name.split("/")[0]: label for name, label in listed.items()}
     assert folders == {"YouTube-real": 0, "Celeb-real": 0, "Celeb-synthesis": 1}
+
+
+def test_entries_named_like_videos_that_are_not_files_are_skipped_with_a_warning(tmp_path: Path, samples: Path) -> None:
+    """Issue 12, item 4: a broken symbolic link and a folder named ``x.mp4`` are not dropped silently."""
+    _link(samples / "ffpp_c23_original_000.mp4", tmp_path / "real/kept.mp4")
+    _link(tmp_path / "moved-away.mp4", tmp_path / "real/gone.mp4")  # its target does not exist
+    (tmp_path / "real/x.mp4").mkdir()
+    _link(samples / "ffpp_c23_Deepfakes_000_003.mp4", tmp_path / "fake/blend/f.mp4")
+    with pytest.warns(LayoutWarning) as caught:
+        frame = index_dataset("folder", tmp_path)
+    assert list(frame["video_id"]) == ["kept", "f"]
+    (message,) = [str(w.message) for w in caught if "skipped" in str(w.message)]
+    assert message == (
+        f"skipped 2 item(s) in {tmp_path / 'real'} named like videos that are not video files: "
+        f"gone.mp4 (a broken symbolic link to {tmp_path / 'moved-away.mp4'}, which does not exist); "
+        "x.mp4 (a folder, not a file)"
+    )

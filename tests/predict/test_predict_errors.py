@@ -6,8 +6,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +185,38 @@ def test_an_output_folder_that_is_a_file_fails_before_any_work(
     assert stderr.startswith(expected) and len(stderr.splitlines()) == 1, stderr
     with pytest.raises(OutputError, match="is a file, not a folder"):
         pipeline.predict_videos([sample_videos[0]], image_checkpoint, out)
+
+
+def _folder_with_non_files(root: Path, video: Path) -> Path:
+    """A folder holding a video, a broken symbolic link and a folder, all named like videos."""
+    folder = root / "clips"
+    folder.mkdir()
+    (folder / "ok.mp4").symlink_to(video)
+    (folder / "gone.mp4").symlink_to(root / "moved-away.mp4")
+    (folder / "x.mp4").mkdir()
+    return folder
+
+
+def test_a_folder_names_what_it_skips_and_why(sample_videos, tmp_path, caplog):
+    """Issue 12, item 4: `predict FOLDER` skips a broken link and a folder named x.mp4 with a warning each."""
+    folder = _folder_with_non_files(tmp_path, sample_videos[0])
+    with caplog.at_level(logging.WARNING, logger="noisetrace.predict"):
+        assert expand_inputs([folder]) == [folder / "ok.mp4"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"warning: skipped {folder / 'gone.mp4'}: a broken symbolic link to {tmp_path / 'moved-away.mp4'}, "
+        "which does not exist",
+        f"warning: skipped {folder / 'x.mp4'}: a folder, not a file",
+    ]
+
+
+def test_the_cli_prints_the_skipped_items_as_warning_lines(sample_videos, tmp_path):
+    """The installed command, where nobody configured logging: the warnings are plain lines on stderr."""
+    folder = _folder_with_non_files(tmp_path, sample_videos[0])
+    command = [sys.executable, "-m", "noisetrace.cli", "predict", str(folder), "-c", str(tmp_path / "none.json")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1  # the missing checkpoint: the warnings come before it, from the input listing
+    assert done.stderr.splitlines()[:2] == [
+        f"warning: skipped {folder / 'gone.mp4'}: a broken symbolic link to {tmp_path / 'moved-away.mp4'}, "
+        "which does not exist",
+        f"warning: skipped {folder / 'x.mp4'}: a folder, not a file",
+    ]

@@ -151,6 +151,27 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def not_a_file_reason(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` (named like a media file) cannot be read as one, in words; ``None`` for a regular file.
+
+    For the places that list a folder's videos, so that what they skip is named with the reason: a broken
+    symbolic link, a folder with a video's name, a FIFO or device.
+    """
+    path = Path(path)
+    if path.is_file():
+        return None
+    if path.is_symlink() and not path.exists():
+        try:
+            return f"a broken symbolic link to {os.readlink(path)}, which does not exist"
+        except OSError:
+            return "a broken symbolic link"
+    if path.is_dir():
+        return "a folder, not a file"
+    if not path.exists():
+        return "it vanished while the folder was read"
+    return "not a regular file (a FIFO, socket or device)"
+
+
 def file_sha256(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
     """SHA-256 of a file, read in chunks (hex digest): how a face cache traces a crop to the exact video,
     and a checkpoint its weights and the ImageNet weights file a run started from."""

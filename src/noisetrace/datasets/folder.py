@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisetrace.core.errors import DatasetLayoutError
+from noisetrace.core.io import not_a_file_reason
 from noisetrace.core.manifest import MANIFEST_COLUMNS, REAL_METHOD, make_uid
 
 VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm"})
@@ -81,11 +82,24 @@ def list_videos(
     """Video files in ``folder``, sorted; hidden files (``._x.mp4`` from macOS copies) are skipped.
 
     ``extensions`` widens what counts as a video (the ``folder`` layout adds :data:`IMAGE_EXTENSIONS`).
+    Entries named like a video that are not files (a broken symbolic link, a folder called ``x.mp4``)
+    are skipped with one :class:`LayoutWarning` that names each and says why.
     """
     candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        p for p in candidates if p.suffix.lower() in extensions and not p.name.startswith(".") and p.is_file()
-    )
+    videos, skipped = [], []
+    for path in candidates:
+        if path.suffix.lower() not in extensions or path.name.startswith("."):
+            continue
+        reason = not_a_file_reason(path)
+        if reason is None:
+            videos.append(path)
+        else:
+            skipped.append(f"{path.relative_to(folder)} ({reason})")
+    if skipped:
+        skipped.sort()
+        shown = "; ".join(skipped[:5]) + ("; …" if len(skipped) > 5 else "")
+        warn_layout(f"skipped {len(skipped)} item(s) in {folder} named like videos that are not video files: {shown}")
+    return sorted(videos)
 
 
 def video_row(

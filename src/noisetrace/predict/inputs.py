@@ -10,12 +10,14 @@ of frames dumped from one video is better scored as that video, or re-encoded lo
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from noisetrace.core.errors import NoisetraceError
+from noisetrace.core.io import not_a_file_reason
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "expand_inputs", "item_ids"]
 
@@ -23,10 +25,24 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".m
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
 _GLOB_CHARACTERS = re.compile(r"[*?\[]")
 
+log = logging.getLogger(__name__)
+
 
 def _media_in(folder: Path) -> list[Path]:
-    """Video and image files directly inside ``folder`` (not recursive), sorted by name."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES)
+    """Video and image files directly inside ``folder`` (not recursive), sorted by name.
+
+    An entry named like media that is not a file (a broken symbolic link, a folder called ``x.mp4``) is
+    skipped with a warning line naming it and why (logged; shown on stderr when logging is not set up).
+    """
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
+            continue
+        reason = not_a_file_reason(path)
+        if reason is None:
+            files.append(path)
+        else:
+            log.warning("warning: skipped %s: %s", path, reason)
     if not files:
         raise NoisetraceError(f"No video or image files in folder {folder}.")
     return files
