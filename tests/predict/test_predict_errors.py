@@ -87,7 +87,24 @@ def foreign_checkpoints(image_checkpoint: Path, sequence_checkpoint: Path, root:
     info.update(weights="corrupt.safetensors")
     info.pop("weights_sha256")
     corrupt.write_text(json.dumps(info))
+    # Hand-edited descriptions beside their own weights (issue 12, item 6).
+    edits = {
+        "domain": lambda info: info["model"].update(domain="rgb"),  # the weights cannot tell
+        "version": lambda info: info.update(format_version="one"),
+        "size": lambda info: info["input"].update(image_size="big"),
+        "negative": lambda info: info["input"].update(image_size=-5),
+    }
+    for name, edit in edits.items():
+        info = json.loads(checkpoint_paths(image_checkpoint)[1].read_text())
+        edit(info)
+        info["weights"] = f"{name}.safetensors"
+        shutil.copy(checkpoint_paths(image_checkpoint)[0], root / info["weights"])
+        (root / f"{name}.json").write_text(json.dumps(info))
     return {
+        "the architecture description ('model') was edited": root / "domain.json",
+        "'format_version' must be a whole number": root / "version.json",
+        "'image_size' must be a whole number from 8 to 4096, got 'big'": root / "size.json",
+        "'image_size' must be a whole number from 8 to 4096, got -5": root / "negative.json",
         "No checkpoint description": root / "missing.json",
         "No checkpoint description " + str(root / "model.pth.json"): garbage,
         "does not describe a noisetrace detector": other_format,

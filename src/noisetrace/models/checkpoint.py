@@ -8,6 +8,13 @@ A checkpoint is two files side by side::
                        ImageNet weights file it started from (path and SHA-256), the code version,
                        the validation metric and step at which it was saved
 
+The description names the SHA-256 of the weights (``weights_sha256``) and of its own architecture
+section (``model_sha256``: the canonical JSON of ``model``, see :func:`model_sha256`), so that an edit
+of either is caught on load: the weights of an RGB model load just as well into an SRM one, and only
+the hash can tell. A description without ``model_sha256`` (written before it existed) is accepted.
+The hash covers ``model`` alone, so a description copied beside new weights (the shipped model's:
+``weights`` and ``weights_sha256`` replaced) keeps a valid one.
+
 Loading reads JSON and safetensors only, so a checkpoint from a stranger cannot execute code (unlike
 ``torch.load`` of a pickle); the model is rebuilt by registered name through
 :func:`noisetrace.models.create_detector`, never from serialized classes. Lightning's ``last.ckpt``,
@@ -22,6 +29,7 @@ training stage; :mod:`noisetrace.training` writes its checkpoints through :func:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -47,6 +55,7 @@ __all__ = [
     "checkpoint_seq_len",
     "input_description",
     "load_checkpoint",
+    "model_sha256",
     "output_description",
     "pretrained_weights_record",
     "read_checkpoint_info",
@@ -56,6 +65,14 @@ __all__ = [
 CHECKPOINT_FORMAT = "noisetrace-detector"
 DEFAULT_IMAGE_SIZE = 224
 CHECKPOINT_FORMAT_VERSION = 1
+MAX_IMAGE_SIZE = 4096  # pixels per side: more is a typo, not a model input
+
+
+def model_sha256(model: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a description's ``model`` section (sorted keys, no spaces,
+    ASCII): what ``model_sha256`` records, so that a hand-edited architecture is caught on load."""
+    canonical = json.dumps(model, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -119,12 +136,14 @@ def save_checkpoint(model: Detector, path: str | os.PathLike[str], info: Mapping
         mode = stat.S_IMODE(tmp.stat().st_mode)  # the umask-derived mode atomic_path gave the file
         save_file(tensors, str(tmp), metadata={"format": CHECKPOINT_FORMAT})
         os.chmod(tmp, mode)  # safetensors writes a fresh 0600 file in its place
+    architecture = json.loads(json.dumps(detector_config(model)))  # as it reads back (tuples → lists)
     description = {
         "format": CHECKPOINT_FORMAT,
         "format_version": CHECKPOINT_FORMAT_VERSION,
         "weights": weights_path.name,
         "weights_sha256": file_sha256(weights_path),
-        "model": detector_config(model),
+        "model_sha256": model_sha256(architecture),
+        "model": architecture,
         "output": output_description(model),
         "code_version": noisetrace.__version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -148,13 +167,31 @@ def read_checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"Cannot read checkpoint description {info_path}: {exc}") from exc
     if not isinstance(info, dict) or info.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{info_path} does not describe a noisetrace detector (no format {CHECKPOINT_FORMAT!r}).")
-    if info.get("format_version", 0) > CHECKPOINT_FORMAT_VERSION:
+    version = info.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise CheckpointError(
-            f"{info_path} has checkpoint format version {info['format_version']}, newer than this noisetrace "
+            f"{info_path}: 'format_version' must be a whole number (this noisetrace writes "
+            f"{CHECKPOINT_FORMAT_VERSION}), got {version!r}; the description was edited or is not noisetrace's."
+        )
+    if version > CHECKPOINT_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{info_path} has checkpoint format version {version}, newer than this noisetrace "
             f"({noisetrace.__version__}) reads ({CHECKPOINT_FORMAT_VERSION}); upgrade noisetrace."
         )
-    if not isinstance(info.get("model"), dict) or "name" not in info["model"]:
+    if not isinstance(info.get("model"), dict) or not isinstance(info["model"].get("name"), str):
         raise CheckpointError(f"{info_path} lacks the architecture ('model' with a detector 'name').")
+    recorded = info.get("model_sha256")
+    if recorded is not None:
+        try:
+            actual = model_sha256(info["model"])
+        except ValueError:  # NaN or infinity in the section: not what save_checkpoint wrote
+            actual = None
+        if actual != recorded:
+            raise CheckpointError(
+                f"{info_path}: the architecture description ('model') was edited after the checkpoint was saved "
+                "(its SHA-256 differs from 'model_sha256'); the weights would be read as a different model. "
+                "Restore the original .json."
+            )
     return info
 
 
@@ -179,7 +216,7 @@ def load_checkpoint(
         )
     try:
         model = create_detector(**{**info["model"], "pretrained": None})
-    except (NoisetraceError, TypeError) as exc:
+    except (NoisetraceError, TypeError, ValueError) as exc:
         raise CheckpointError(f"Cannot rebuild the model described by {info_path}: {exc}") from exc
     try:
         state = load_file(str(weights_path), device=str(map_location))
@@ -213,16 +250,35 @@ def checkpoint_input(
     described = info.get("input") if isinstance(info.get("input"), Mapping) else {}
     training = info.get("training") if isinstance(info.get("training"), Mapping) else {}
     data = training.get("data") if isinstance(training.get("data"), Mapping) else {}
-    image_size = described.get("image_size") or data.get("image_size") or DEFAULT_IMAGE_SIZE
+    image_size = _first_set(described, data, "image_size")
+    image_size = DEFAULT_IMAGE_SIZE if image_size is None else _whole(image_size, "image_size", path, 8, MAX_IMAGE_SIZE)
     if not is_sequence:
-        return int(image_size), None
-    seq_len = described.get("seq_len") or data.get("seq_len")
-    if not seq_len:
+        return image_size, None
+    seq_len = _first_set(described, data, "seq_len")
+    if seq_len is None:
         raise CheckpointError(
             f"Checkpoint {path} holds a sequence model but does not say its sequence length "
             "(neither input.seq_len nor training.data.seq_len); it was not written by `noisetrace train`."
         )
-    return int(image_size), int(seq_len)
+    return image_size, _whole(seq_len, "seq_len", path, 1, 10_000)
+
+
+def _first_set(described: Mapping[str, Any], data: Mapping[str, Any], key: str) -> Any:
+    """``input.<key>``, else ``training.data.<key>``; ``None`` when neither is set."""
+    value = described.get(key)
+    return data.get(key) if value is None else value
+
+
+def _whole(value: Any, key: str, path: str | os.PathLike[str], low: int, high: int) -> int:
+    """``value`` as a whole number in ``[low, high]``, or a :class:`CheckpointError` naming the field."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise CheckpointError(
+            f"Checkpoint {path}: '{key}' must be a whole number from {low} to {high}, got {value!r}; "
+            "the description was edited or is not noisetrace's."
+        )
+    return value
 
 
 def checkpoint_seq_len(path: str | os.PathLike[str]) -> int | None:
