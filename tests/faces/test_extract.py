@@ -206,6 +206,11 @@ def test_kill_during_extract_then_rerun_completes(tmp_path, shared_data):
     assert 1 <= len(done_before) < len(videos), "the kill should land mid-run"
     for uid in done_before:  # every visible video is complete
         assert all(path.is_file() for _, path in cache.crop_paths(uid))
+    # the report is there too, at most one video behind the cache (issue 12, item 7)
+    report = pd.read_csv(cache_root / "extract_report.csv")
+    assert sorted(report["uid"]) == sorted(uid_of(n) for n in videos)
+    assert set(report.loc[report["status"] == "ok", "uid"]) <= set(done_before)
+    assert len(report.loc[report["status"] == "ok"]) >= len(done_before) - 1
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
@@ -295,3 +300,41 @@ def test_other_write_failures_say_why(tmp_path, shared_data, monkeypatch, err, c
     refuse_writes(monkeypatch, lambda path: path.name == META_FILE, err)
     with pytest.raises(OutputError, match=cause):
         extract_manifest(manifest, tmp_path / "cache", ExtractSettings(frames=2))
+
+
+# Extraction in a child process that dies like kill -9 (os._exit: no cleanup, no finally) as it starts
+# the second video.
+_DIES_ON_THE_SECOND_VIDEO = """
+import os, sys
+from noisetrace.core.manifest import read_manifest
+from noisetrace.faces import extract
+
+original, calls = extract.FaceExtractor.process, []
+
+def process(self, uid, video_path, cache_root):
+    calls.append(uid)
+    if len(calls) == 2:
+        os._exit(137)
+    return original(self, uid, video_path, cache_root)
+
+extract.FaceExtractor.process = process
+extract.extract_manifest(read_manifest(sys.argv[1]), sys.argv[2], extract.ExtractSettings(frames=2))
+"""
+
+
+def test_a_killed_run_leaves_a_report_of_what_it_finished(tmp_path, shared_data):
+    """Issue 12, item 7: extract_report.csv is on disk from the start and after every video."""
+    videos = {f"k{i}": shared_data / "samples" / "ffpp_c23_original_000.mp4" for i in range(3)}
+    manifest_path = write_manifest(folder_manifest(videos), tmp_path / "manifest.csv")
+    cache_root = tmp_path / "cache"
+    died = subprocess.run(
+        [sys.executable, "-c", _DIES_ON_THE_SECOND_VIDEO, str(manifest_path), str(cache_root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert died.returncode == 137, died.stderr[-2000:]
+    report = pd.read_csv(cache_root / "extract_report.csv", keep_default_na=False).set_index("uid")
+    assert FaceCache(cache_root).uids() == [uid_of("k0")]
+    assert dict(report["status"]) == {uid_of("k0"): "ok", uid_of("k1"): "pending", uid_of("k2"): "pending"}
+    assert report.loc[uid_of("k0"), "faces"] == 2

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 from noisetrace.cli.predict import predict
 from noisetrace.core.errors import NoisetraceError, OutputError
 from noisetrace.models.checkpoint import checkpoint_paths
-from noisetrace.predict import PREDICTIONS_FILE, expand_inputs, item_ids, pipeline
+from noisetrace.predict import PREDICTIONS_FILE, PredictSettings, expand_inputs, item_ids, pipeline
 
 app = typer.Typer()
 app.command()(predict)
@@ -237,3 +238,25 @@ def test_the_cli_prints_the_skipped_items_as_warning_lines(sample_videos, tmp_pa
         "which does not exist",
         f"warning: skipped {folder / 'x.mp4'}: a folder, not a file",
     ]
+
+
+def test_no_temporary_folder_is_made_when_crops_go_to_the_output_folder(
+    sample_videos, image_checkpoint, tmp_path, monkeypatch
+):
+    """Issue 12, item 7: with -o there is no scratch folder, so a killed run cannot leave an empty
+    noisetrace-predict-* behind; without -o the scratch folder is gone once the run ends."""
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    seen: list[list[str]] = []
+
+    def progress(done: int, total: int, result: dict) -> None:
+        seen.append(sorted(p.name for p in scratch_root.glob("noisetrace-predict-*")))
+
+    settings = PredictSettings(frames=2)
+    pipeline.predict_videos([sample_videos[0]], image_checkpoint, tmp_path / "out", settings, progress=progress)
+    assert seen == [[]]  # none while it ran
+    seen.clear()
+    pipeline.predict_videos([sample_videos[0]], image_checkpoint, None, settings, progress=progress)
+    assert len(seen) == 1 and len(seen[0]) == 1  # the crops' temporary face cache, while it ran
+    assert list(scratch_root.iterdir()) == []

@@ -30,7 +30,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -366,7 +366,9 @@ def extract_manifest(
     the status file with the video's folder, a failure rewrites it. Failures of other videos are left
     alone, so shards can retry at the same time.
     ``progress`` is called once per processed video (the CLI drives its progress bar with it).
-    Returns the results of the videos processed in this call; the full report is rewritten at the end.
+    ``extract_report.csv`` is written at the start, rewritten after every video, and rewritten from
+    what is on disk at the end (which then includes the videos other shards finished meanwhile).
+    Returns the results of the videos processed in this call.
     """
     settings = settings or ExtractSettings()
     cache_root = Path(cache_root)
@@ -377,9 +379,17 @@ def extract_manifest(
     todo = [uid for uid in select_shard(list(paths), shard) if uid not in done]
     jobs = [(uid, str(paths[uid]), str(cache_root)) for uid in todo]
     results: list[VideoResult] = []
+    # The report is on disk from the start and rewritten (atomically) after every video, so a run
+    # killed at any moment (kill -9 included) leaves one that is at most one video behind.
+    rows = {row.uid: row for row in collect_report(manifest, cache_root)}
+    _write_report_rows(cache_root, rows.values())
 
     def collect(result: VideoResult) -> None:
         results.append(result)
+        rows[result.uid] = VideoResult(
+            result.uid, result.status, result.frames, result.faces, result.message, str(paths[result.uid])
+        )
+        _write_report_rows(cache_root, rows.values())
         if progress is not None:
             progress(result)
 
@@ -428,11 +438,15 @@ def collect_report(manifest: pd.DataFrame, cache_root: str | os.PathLike[str]) -
 
 def write_report(manifest: pd.DataFrame, cache_root: str | os.PathLike[str]) -> Path:
     """Rewrite ``extract_report.csv`` (atomically) from what is on disk now."""
+    return _write_report_rows(cache_root, collect_report(manifest, cache_root))
+
+
+def _write_report_rows(cache_root: str | os.PathLike[str], rows: Iterable[VideoResult]) -> Path:
     target = Path(cache_root) / REPORT_FILE
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(REPORT_COLUMNS)
-    for row in collect_report(manifest, cache_root):
+    for row in rows:
         writer.writerow([getattr(row, column) for column in REPORT_COLUMNS])
     write_text_atomic(target, text.getvalue())
     return target

@@ -33,6 +33,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -336,9 +337,13 @@ def predict_videos(
     paths = expand_inputs(inputs)
     predictor = Predictor(checkpoint, settings)
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="noisetrace-predict-") as scratch:
-        out = Path(out_dir) if out_dir is not None else None
-        cache_root = out / FACES_DIR if out is not None else Path(scratch)
+    out = Path(out_dir) if out_dir is not None else None
+    # A temporary face cache only when there is no output folder to keep the crops in: a scratch folder
+    # made "just in case" stays behind, empty, whenever the process is killed (SIGTERM, kill -9, timeout).
+    with (
+        tempfile.TemporaryDirectory(prefix="noisetrace-predict-") if out is None else nullcontext(None)
+    ) as scratch:
+        cache_root = out / FACES_DIR if out is not None else Path(cast(str, scratch))
         for path, uid in zip(paths, item_ids(paths), strict=True):
             results.append(predictor.predict(path, uid, cache_root, out))
             if out is not None:
