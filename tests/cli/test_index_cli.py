@@ -111,3 +111,21 @@ def test_index_prints_what_it_skipped_and_why(tmp_path: Path, shared_data: Path)
         result.stderr
     )
     assert len(read_manifest(tmp_path / "m.csv")) == 12
+
+
+def test_a_manifest_that_cannot_be_written_is_one_line(tmp_path: Path, shared_data: Path, monkeypatch) -> None:
+    """Issue 12, item 1: a full disk while writing the manifest is one line, no traceback."""
+    import errno
+
+    import pandas as pd
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    root = _ffpp_tree(tmp_path / "ff", shared_data / "samples")
+    output = tmp_path / "m.csv"
+    result = runner.invoke(app, ["index", str(root), "--dataset", "ffpp", "-o", str(output)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1].startswith(f"error: Cannot write {output}: the disk is full")
+    assert not output.exists() and not list(tmp_path.glob(".m.csv.*"))

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisetrace.core.errors import ManifestError
-from noisetrace.core.io import atomic_path
+from noisetrace.core.io import atomic_path, writing
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "uid",
@@ -73,7 +73,7 @@ def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a manifest atomically as Parquet (``.parquet``) or CSV (any other suffix)."""
     path = Path(path)
     frame = validate_manifest(frame)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, writing(path):
         if path.suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:

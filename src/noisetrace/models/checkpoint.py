@@ -44,7 +44,7 @@ from safetensors.torch import load_file, save_file
 
 import noisetrace
 from noisetrace.core.errors import CheckpointError, NoisetraceError
-from noisetrace.core.io import atomic_path, file_sha256, write_json_atomic
+from noisetrace.core.io import atomic_path, file_sha256, write_json_atomic, writing
 from noisetrace.models.detector import Detector
 from noisetrace.models.registry import create_detector, detector_config, is_sequence_detector
 
@@ -132,7 +132,7 @@ def save_checkpoint(model: Detector, path: str | os.PathLike[str], info: Mapping
     weights_path, info_path = checkpoint_paths(path)
     # clone(): safetensors refuses tensors that share storage; contiguous CPU copies never do.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    with atomic_path(weights_path) as tmp:
+    with atomic_path(weights_path) as tmp, writing(weights_path):
         mode = stat.S_IMODE(tmp.stat().st_mode)  # the umask-derived mode atomic_path gave the file
         save_file(tensors, str(tmp), metadata={"format": CHECKPOINT_FORMAT})
         os.chmod(tmp, mode)  # safetensors writes a fresh 0600 file in its place
