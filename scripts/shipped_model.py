@@ -24,6 +24,8 @@ import argparse
 import csv
 import hashlib
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -33,13 +35,14 @@ import torch
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader
 
-from noisetrace.core.io import write_json_atomic
+from noisetrace.core.io import atomic_path, write_json_atomic
 from noisetrace.core.manifest import read_manifest
 from noisetrace.data import index_split, to_unit_float
 from noisetrace.data.blending import BlendedFrameDataset, BlendSettings, parse_blend_methods
 from noisetrace.evaluation.calibration import apply_temperature, fit_calibration
 from noisetrace.evaluation.metrics import roc_auc
 from noisetrace.faces.cache import FaceCache
+from noisetrace.models import Detector
 from noisetrace.models.checkpoint import load_checkpoint, read_checkpoint_info
 from noisetrace.models.scoring import fake_scores
 from noisetrace.pretrained import SHIPPED_MODEL
@@ -57,9 +60,9 @@ def noisetrace(*args: str) -> None:
     run(str(Path(sys.executable).with_name("noisetrace")), *args)
 
 
-def validation_scores(checkpoint: Path, work: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Raw P(fake) of the validation split: each real crop as itself and as one seeded fake."""
-    model, info = load_checkpoint(checkpoint)
+def validation_scores(model: Detector, checkpoint: Path, work: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Raw P(fake) of ``model`` on the validation split: each real crop as itself and as one seeded fake."""
+    info = read_checkpoint_info(checkpoint)
     data = info["training"]["data"]
     settings = BlendSettings(data["blend_probability"], parse_blend_methods(data["blend_methods"]))
     index = index_split(read_manifest(work / "manifest.parquet"), FaceCache(work / "cache"), "val")
@@ -97,7 +100,7 @@ def training_data(work: Path) -> dict:
 def export(work: Path, out: Path, name: str) -> Path:
     best = work / "run" / "checkpoints" / "best.json"
     model, _ = load_checkpoint(best)
-    labels, scores = validation_scores(best, work)
+    labels, scores = validation_scores(model, best, work)
     calibration = fit_calibration(
         labels,
         scores,
@@ -110,9 +113,17 @@ def export(work: Path, out: Path, name: str) -> Path:
         k: v.detach().half().contiguous().clone() if v.is_floating_point() else v.clone()
         for k, v in model.state_dict().items()
     }
-    save_file(tensors, str(weights), metadata={"format": "noisetrace-detector"})
+    with atomic_path(weights) as tmp:
+        mode = stat.S_IMODE(tmp.stat().st_mode)
+        save_file(tensors, str(tmp), metadata={"format": "noisetrace-detector"})
+        os.chmod(tmp, mode)  # safetensors writes a 0600 file; keep the umask's mode like other outputs
     description = read_checkpoint_info(best)
     calibrated = apply_temperature(scores, calibration.temperature)
+    # fp16 weights must give the scores the fp32 model was validated with.
+    half = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    model.load_state_dict(half)
+    _, half_scores = validation_scores(model, best, work)
+    fp16_difference = float(np.abs(half_scores - scores).max())
     description.update(
         weights=weights.name,
         weights_sha256=hashlib.sha256(weights.read_bytes()).hexdigest(),
@@ -130,6 +141,7 @@ def export(work: Path, out: Path, name: str) -> Path:
                 "auc_frames": roc_auc(labels, scores),
                 "items": len(labels),
                 "accuracy_at_threshold": float(((calibrated >= 0.5) == labels).mean()),
+                "fp16_max_score_difference": fp16_difference,
             },
             "training_data": training_data(work),
             "licences": "weights: MIT like the code; trained on media under their repositories' licences "

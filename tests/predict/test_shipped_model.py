@@ -16,8 +16,8 @@ from noisetrace.pretrained import SHIPPED_MODEL, list_shipped_models, model_card
 
 # Two real videos and two real deepfakes the shipped model orders correctly (a regression check of the
 # shipped weights, not a measurement: benchmarks/wild.py measures, on every wild_dev video).
-REALS = ["samples/ffpp_c23_original_000.mp4", "wild_dev/real/lrnet_ff_real.mp4"]
-FAKES = ["wild_dev/fake/DFDC/widuwuoiur.mp4", "wild_dev/fake/DeeperForensics/lrnet_dfo_fake.mp4"]
+REALS = ["wild_dev/real/lrnet_dfo_real.mp4", "wild_dev/real/lrnet_ff_real.mp4"]
+FAKES = ["wild_dev/fake/DFDC/widuwuoiur.mp4", "wild_dev/fake/FFpp/lrnet_ff_fake.mp4"]
 
 
 def test_exactly_one_model_ships_and_its_weights_match_the_card() -> None:
@@ -47,7 +47,7 @@ def test_the_card_traces_every_training_file_and_states_its_limits() -> None:
 
 def test_shipped_model_orders_real_videos_below_real_deepfakes(shared_data: Path, tmp_path: Path) -> None:
     paths = [shared_data / p for p in REALS + FAKES]
-    results = predict_videos(paths, shipped_checkpoint(), tmp_path, PredictSettings(frames=16))
+    results = predict_videos(paths, shipped_checkpoint(), tmp_path, PredictSettings(frames=32))
     assert [r["status"] for r in results] == ["ok"] * 4
     scores = [r["score"] for r in results]
     assert max(scores[:2]) < min(scores[2:]), scores
