@@ -6,7 +6,7 @@ provenance of every training file, the calibration fitted on its validation spli
 wild-set table beside MesoNet's, and its known weaknesses per generator family. It was trained by
 noisetrace's own ``wild`` recipe from real faces alone (``scripts/shipped_model.py`` retrains it).
 
-Loading it goes through :func:`noisetrace.training.checkpoint.load_checkpoint` like any other
+Loading it goes through :func:`noisetrace.models.checkpoint.load_checkpoint` like any other
 checkpoint (JSON + safetensors, nothing executable), which also checks the weights' SHA-256.
 """
 

@@ -82,7 +82,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Where the faces are and how they are batched (see :class:`noisetrace.data.FaceDataModule`)."""
+    """Where the faces are and how they are batched (see :class:`noisetrace.data.datamodule.FaceDataModule`)."""
 
     batch_size: int
     manifest: str | None = None  # set by --manifest
