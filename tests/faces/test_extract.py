@@ -19,7 +19,7 @@ import pytest
 from noisetrace.core.errors import OutputError
 from noisetrace.core.manifest import make_uid, validate_manifest, write_manifest
 from noisetrace.faces.cache import META_FILE, OVERVIEW_FILE, FaceCache, read_crop
-from noisetrace.faces.extract import ExtractSettings, extract_manifest, select_shard
+from noisetrace.faces.extract import ExtractSettings, FaceExtractor, extract_manifest, select_shard
 from noisetrace.faces.video import read_frames
 
 
@@ -338,3 +338,16 @@ def test_a_killed_run_leaves_a_report_of_what_it_finished(tmp_path, shared_data)
     assert FaceCache(cache_root).uids() == [uid_of("k0")]
     assert dict(report["status"]) == {uid_of("k0"): "ok", uid_of("k1"): "pending", uid_of("k2"): "pending"}
     assert report.loc[uid_of("k0"), "faces"] == 2
+
+
+def test_a_video_stream_without_a_decoder_is_a_decode_error(tmp_path, shared_data):
+    """Found by benchmarks/fuzz.py: a damaged codec entry (the MP4 sample entry's four-character code)
+    left PyAV a stream without a codec context, and probing raised AttributeError."""
+    data = bytearray((shared_data / "samples" / "ffpp_c23_original_000.mp4").read_bytes())
+    entry = data.find(b"stsd") + 16  # box type, version and flags, entry count, entry size: the codec's name
+    assert data[entry : entry + 4] == b"avc1"
+    data[entry : entry + 4] = b"zzzz"
+    video = tmp_path / "nocodec.mp4"
+    video.write_bytes(data)
+    result = FaceExtractor(ExtractSettings(frames=2)).process("nocodec", video, tmp_path / "cache")
+    assert result.status == "decode_error" and "No decoder for the video stream" in result.message

@@ -46,6 +46,9 @@ def _open(path: Path) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise VideoDecodeError(f"No video stream in {path}.")
+    if container.streams.video[0].codec_context is None:  # e.g. a damaged or unknown codec entry
+        container.close()
+        raise VideoDecodeError(f"No decoder for the video stream of {path} (its codec is unknown or damaged).")
     return container
 
 
