@@ -20,6 +20,10 @@ How it runs, and why:
   no crop at all, or cannot be read, gets a status file and the run continues.
 - Each video folder is written atomically: a killed run leaves no half-written video, and a rerun skips
   finished videos and redoes the rest. ``shard=(i, n)`` processes every n-th video for array jobs.
+  ``extract_report.csv`` is rewritten (atomically) after every video, so it is there after a kill too.
+- An output that cannot be written (disk full, permission denied, ...) is not a problem of the video:
+  the run stops with one :class:`~noisetrace.core.errors.OutputError` line naming the file; the finished
+  videos stay, and the half-written one is removed.
 """
 
 from __future__ import annotations
