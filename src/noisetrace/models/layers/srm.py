@@ -104,8 +104,9 @@ class SRMConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Residuals in float32 whatever the autocast context: rounded to bf16, the KV kernel sums to
         0.0059 instead of 0 and lets image content leak into the residuals."""
+        dtype = torch.promote_types(x.dtype, torch.float32)  # float64 stays float64; half types go up
         with torch.autocast(device_type=x.device.type, enabled=False):
-            out = F.conv2d(x.float(), self.kernel.float(), padding=2)
+            out = F.conv2d(x.to(dtype), self.kernel.to(dtype), padding=2)
         if self.truncation is not None:
             out = out.clamp(-self.truncation, self.truncation)
         return out
