@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import re
 import sys
 from pathlib import Path
+
+from noisetrace.core.io import file_sha256
 
 MEDIA = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 # ../shared/data/README.md: photos of one person among deepface's test images.
@@ -42,14 +43,6 @@ DEEPFACE_GROUPS = [
     {24, 25},
     {8, 9},
 ]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def slug(text: str) -> str:
@@ -82,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     data = args.shared_data.resolve()
     wild = data / "wild_dev"
-    wild_hashes = {sha256(p) for p in wild.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA}
+    wild_hashes = {file_sha256(p) for p in wild.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA}
 
     top_catalog = catalog_rows(data / "catalog.csv")
     faces_catalog = catalog_rows(data / "real_faces" / "catalog.csv")
@@ -101,7 +94,7 @@ def main() -> int:
             return 2
         (real / name).mkdir(parents=True, exist_ok=True)
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in MEDIA and p.is_file()):
-            digest = sha256(path)
+            digest = file_sha256(path)
             if digest in wild_hashes:
                 print(f"error: {path} is a copy of a wild_dev file (evaluation only)", file=sys.stderr)
                 return 2

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import stat
@@ -35,7 +34,7 @@ import torch
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader
 
-from noisetrace.core.io import atomic_path, write_json_atomic
+from noisetrace.core.io import atomic_path, file_sha256, write_json_atomic
 from noisetrace.core.manifest import read_manifest
 from noisetrace.data import index_split, to_unit_float
 from noisetrace.data.blending import BlendedFrameDataset, BlendSettings, parse_blend_methods
@@ -126,7 +125,7 @@ def export(work: Path, out: Path, name: str) -> Path:
     fp16_difference = float(np.abs(half_scores - scores).max())
     description.update(
         weights=weights.name,
-        weights_sha256=hashlib.sha256(weights.read_bytes()).hexdigest(),
+        weights_sha256=file_sha256(weights),
         weights_dtype="float16",
         calibration=calibration.to_dict(),
         card={
