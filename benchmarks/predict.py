@@ -1,13 +1,15 @@
 """Time ``noisetrace predict`` on 1080p video, split into decode / detect / model.
 
 The model is the paper's frame classifier (XceptionNet, timm ``legacy_xception``, 224² crops) with
-random weights (``pretrained=None``): its speed does not depend on what it learned. The timings are the
+random weights (``pretrained=None``): its speed does not depend on what it learned; ``--checkpoint
+shipped`` (or any checkpoint) times that model instead, e.g. the shipped ResNet-18 at 160². The timings are the
 ones every prediction records in its JSON (``seconds``): *decode* is decoding plus cropping and writing
 the lossless crops, *detect* the MTCNN cascade, *model* reading the crops and the forward passes.
 
     python benchmarks/predict.py                       # 10 s of 1080p: the DFDC sample (300 frames)
     python benchmarks/predict.py --frames 60 --device cuda
     python benchmarks/predict.py --threads 1             # on a CPU shared with other jobs
+    python benchmarks/predict.py --checkpoint shipped    # what `noisetrace predict clip.mp4` runs
     python benchmarks/predict.py --videos a.mp4 b.mp4
 """
 
@@ -25,6 +27,7 @@ from noisetrace.faces.video import probe_video
 from noisetrace.models import create_detector
 from noisetrace.models.checkpoint import input_description, save_checkpoint
 from noisetrace.predict import PredictSettings, predict_videos
+from noisetrace.pretrained import shipped_checkpoint
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEFAULT_VIDEOS = [
@@ -57,18 +60,23 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--checkpoint", default=None, help="a checkpoint, or 'shipped' (default: random XceptionNet)")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
     settings = PredictSettings(frames=args.frames, device=args.device, batch_size=args.batch_size)
     with tempfile.TemporaryDirectory() as scratch:
-        checkpoint = random_checkpoint(Path(scratch))
+        if args.checkpoint is None:
+            checkpoint, described = random_checkpoint(Path(scratch)), "XceptionNet 224² (random weights)"
+        else:
+            checkpoint = shipped_checkpoint() if args.checkpoint == "shipped" else Path(args.checkpoint)
+            described = str(checkpoint.name)
         results = predict_videos(args.videos, checkpoint, settings=settings)
 
     print(
         f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), device {args.device}; XceptionNet 224², batch {args.batch_size}\n"
+        f"({torch.get_num_threads()} threads), device {args.device}; {described}, batch {args.batch_size}\n"
     )
     print(
         "| video | size | frames timed | decode s | detect s | model s | total s | ms / frame | s per 10 s of video |\n"
