@@ -193,3 +193,12 @@ def test_the_wild_recipe_trains_a_fusion_detector(real_faces: tuple[Path, Path],
     with torch.inference_mode():
         logits = model(torch.rand(2, 3, 64, 64))
     assert logits.shape == (2, 2) and torch.isfinite(logits).all()
+
+
+def test_a_bad_blend_setting_fails_when_the_config_is_read() -> None:
+    from noisetrace.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown method 'faceswap'"):
+        load_config("wild", ["data.blend_methods=faceswap:1"])
+    with pytest.raises(ConfigError, match="blend_probability"):
+        load_config("wild", ["data.blend_probability=1.5"])

@@ -29,6 +29,7 @@ import yaml
 
 from noisetrace.core.errors import ConfigError
 from noisetrace.core.io import write_text_atomic
+from noisetrace.data.blending import BlendSettings, parse_blend_methods
 from noisetrace.models.detector import DOMAINS
 
 __all__ = [
@@ -102,6 +103,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         _choice("data.blend", self.blend, ("none", "online"))
         _choice("data.augment", self.augment, ("none", "robust"))
+        # Checked here, not when training starts: a typo in a method name fails at `noisetrace train`'s start.
+        BlendSettings(self.blend_probability, parse_blend_methods(self.blend_methods))
         _positive("data.batch_size", self.batch_size)
         _positive("data.image_size", self.image_size)
         _positive("data.seq_len", self.seq_len)
