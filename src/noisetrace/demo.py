@@ -116,7 +116,7 @@ class ShippedCheck:
 
     def describe(self) -> str:
         lines = [
-            f"shipped detector {SHIPPED_MODEL} on the demo's videos (simulated fakes it was never tested on): "
+            f"shipped detector {SHIPPED_MODEL} on the demo's videos (simulated fakes of footage it never saw): "
             f"video AUC {self.auc:.3f} [95% CI {self.low:.3f}, {self.high:.3f}] over {self.fakes} fake and "
             f"{self.reals} real clips",
         ]

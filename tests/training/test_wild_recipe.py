@@ -101,7 +101,7 @@ def test_blended_fakes_stay_inside_the_face_box(real_faces: tuple[Path, Path]) -
     fakes = 0
     for index in range(60):
         sample = dataset.sample(index % len(dataset))
-        item = dataset.items[dataset._plan[index % len(dataset)][0]]
+        item = dataset.item_at(index % len(dataset))
         if sample.label == 0:
             assert sample.alpha is None
             continue
@@ -150,7 +150,7 @@ def test_reals_pass_unaltered_but_for_the_augmentation_fakes_share(real_faces: t
     for index in range(20):
         x, label = plain[index % len(plain)]
         if label == 0:
-            crop = read_crop(plain.items[plain._plan[index % len(plain)][0]].path)
+            crop = read_crop(plain.item_at(index % len(plain)).path)
             assert torch.equal(x, torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))))
 
 

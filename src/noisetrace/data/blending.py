@@ -194,6 +194,10 @@ class BlendedFrameDataset(Dataset[tuple[torch.Tensor, int]]):
                 return read_crop(other.path), np.asarray(other.landmarks, dtype=np.float32)
         return None
 
+    def item_at(self, index: int) -> FrameItem:
+        """The cached crop that dataset item ``index`` is made from."""
+        return self.items[self._plan[index][0]]
+
     def sample(self, index: int) -> BlendSample:
         """Item ``index`` before augmentation and resizing (what the tests inspect)."""
         position, make_fake = self._plan[index]
