@@ -15,9 +15,7 @@ import timm
 from safetensors.torch import save_file
 
 from noisetrace.core.errors import NoisetraceError
-from noisetrace.core.io import atomic_directory, write_json_atomic
 from noisetrace.core.manifest import write_manifest
-from noisetrace.faces.cache import META_FILE, FrameRecord, VideoFaces, crop_filename, write_crop
 from noisetrace.models.checkpoint import read_checkpoint_info
 from noisetrace.training.fit import fit, resolve_run_config, run_paths
 
@@ -34,19 +32,14 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+def data(tmp_path_factory: pytest.TempPathFactory, cache_writer) -> tuple[Path, Path, Path]:
     """Train 2 + 2 videos, val 1 + 1, of 4 random 32² frames; and an ImageNet-style file for test_resnet."""
     root = tmp_path_factory.mktemp("outputs")
     rng = np.random.default_rng(2)
     rows = []
     for uid, label, split in [("r0", 0, "train"), ("r1", 0, "train"), ("f0", 1, "train"), ("f1", 1, "train"),
                               ("r2", 0, "val"), ("f2", 1, "val")]:  # fmt: skip
-        records = []
-        with atomic_directory(root / "cache" / uid) as folder:
-            for index in range(4):
-                write_crop(folder / crop_filename(index), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
-                records.append(FrameRecord(index=index, file=crop_filename(index)))
-            write_json_atomic(folder / META_FILE, VideoFaces(uid, {}, {}, {}, records).to_json())
+        cache_writer(root / "cache", uid, [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(4)])
         rows.append(
             {"uid": uid, "dataset": "folder", "method": "m", "label": label, "video_id": uid, "target_id": uid,
              "source_id": "", "identity": uid, "compression": "", "split": split, "path": ""}
