@@ -42,7 +42,7 @@ from noisetrace.core.io import write_text_atomic
 from noisetrace.data import index_split
 from noisetrace.data.inference import predict_split
 from noisetrace.datasets import index_dataset
-from noisetrace.evaluation.calibration import apply_temperature
+from noisetrace.evaluation.calibration import calibrate
 from noisetrace.evaluation.metrics import MetricError, accuracy, aggregate_by_video, bootstrap_ci, roc_auc
 from noisetrace.faces.cache import FaceCache, read_crop
 from noisetrace.faces.extract import ExtractSettings, extract_manifest
@@ -141,8 +141,7 @@ def score_checkpoint(
     predictions = predict_split(checkpoint, manifest, cache, out, split="test", device=device)
     frame = pd.read_csv(predictions)
     calibration = read_checkpoint_info(checkpoint).get("calibration") or {}
-    if calibration:  # frame scores calibrated before the video mean, exactly as `noisetrace predict` does
-        frame["score"] = apply_temperature(frame["score"], float(calibration["temperature"]))
+    frame["score"] = calibrate(frame["score"], calibration)  # before the video mean, as `noisetrace predict`
     return _video_scores(name, frame, manifest, float(calibration.get("threshold", 0.5)))
 
 

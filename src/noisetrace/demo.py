@@ -45,7 +45,7 @@ from noisetrace.core.io import write_text_atomic
 from noisetrace.core.manifest import read_manifest
 from noisetrace.data.inference import predict_split
 from noisetrace.datasets.folder import list_videos
-from noisetrace.evaluation.calibration import apply_temperature
+from noisetrace.evaluation.calibration import calibrate
 from noisetrace.evaluation.metrics import aggregate_by_video, bootstrap_ci, roc_auc
 from noisetrace.faces.extract import ExtractSettings
 from noisetrace.faces.review import write_review_sheet
@@ -250,8 +250,7 @@ def check_shipped_model(manifest_path: Path, cache: Path, out: Path, frames: int
     manifest = read_manifest(manifest_path)
     manifest["split"] = "all"
     predictions = pd.read_csv(predict_split(checkpoint, manifest, cache, out / "predictions.csv", split="all"))
-    temperature = float((read_checkpoint_info(checkpoint).get("calibration") or {}).get("temperature", 1.0))
-    calibrated = apply_temperature(predictions["score"], temperature)
+    calibrated = calibrate(predictions["score"], read_checkpoint_info(checkpoint).get("calibration"))
     uids, labels, scores = aggregate_by_video(predictions["uid"], predictions["label"], calibrated)
     interval = bootstrap_ci(roc_auc, uids, labels, scores, n_resamples=200, seed=0)
     real = manifest[manifest["label"] == 0].sort_values("uid").iloc[0]

@@ -17,6 +17,7 @@ of the training fakes and reals (never on a test or wild set):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,7 +25,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 
-__all__ = ["Calibration", "apply_temperature", "fit_calibration", "fit_temperature", "uncertainty_band"]
+__all__ = [
+    "Calibration",
+    "apply_temperature",
+    "calibrate",
+    "fit_calibration",
+    "fit_temperature",
+    "uncertainty_band",
+]
 
 _EPS = 1e-6
 
@@ -37,6 +45,14 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def apply_temperature(scores: ArrayLike, temperature: float) -> np.ndarray:
     """Calibrated ``P(fake)`` of raw scores ``P(fake)`` under temperature ``T``."""
     return 1.0 / (1.0 + np.exp(-_logit(np.asarray(scores, dtype=np.float64)) / temperature))
+
+
+def calibrate(scores: ArrayLike, calibration: Mapping[str, Any] | None) -> np.ndarray:
+    """Scores under a checkpoint's ``calibration`` record (unchanged without one): what ``noisetrace
+    predict``, the demo and the wild benchmark apply to frame scores before any video aggregation."""
+    if not calibration:
+        return np.asarray(scores, dtype=np.float64)
+    return apply_temperature(scores, float(calibration["temperature"]))
 
 
 def fit_temperature(labels: ArrayLike, scores: ArrayLike) -> float:

@@ -45,7 +45,7 @@ from noisetrace.core.device import resolve_device
 from noisetrace.core.errors import ConfigError, NoisetraceError
 from noisetrace.core.io import check_output_folder, write_json_atomic, write_text_atomic
 from noisetrace.data import load_face, sequence_windows, to_unit_float
-from noisetrace.evaluation.calibration import apply_temperature
+from noisetrace.evaluation.calibration import calibrate
 from noisetrace.evaluation.metrics import AGGREGATION_RULES, AggregationRule, aggregate_by_video
 from noisetrace.faces.cache import FaceCache, VideoFaces
 from noisetrace.faces.extract import ExtractSettings, FaceExtractor
@@ -174,9 +174,7 @@ class Predictor:
 
     def calibrate(self, scores: Sequence[float]) -> list[float]:
         """Calibrated ``P(fake)`` of raw item scores (unchanged when the checkpoint has no calibration)."""
-        if self.calibration is None or not scores:
-            return list(scores)
-        return apply_temperature(scores, float(self.calibration["temperature"])).tolist()
+        return calibrate(scores, self.calibration).tolist()
 
     @torch.inference_mode()
     def score(self, crops: Mapping[int, torch.Tensor], items: Sequence[tuple[int, ...]]) -> list[float]:
