@@ -52,7 +52,7 @@ from noisetrace.faces.review import write_review_sheet
 from noisetrace.models.checkpoint import read_checkpoint_info
 from noisetrace.predict import PredictSettings, predict_videos
 from noisetrace.pretrained import SHIPPED_MODEL, shipped_checkpoint
-from noisetrace.protocols import GridSettings, run_grid
+from noisetrace.protocols import GridLayout, GridSettings, run_grid
 from noisetrace.report.grid import write_grid_report
 from noisetrace.synth import build_benchmark
 from noisetrace.synth.video_io import read_video, write_video
@@ -229,8 +229,8 @@ def run_demo(
     progress("protocol: index → extract → train 4 detectors per training set → evaluate every cell")
     grid, cache = output / "grid", output / "faces"
     settings = GridSettings(overrides=tuple(overrides), extract=ExtractSettings(frames=frames), n_resamples=200)
-    run_grid(spec_path, {"ffpp": output / "benchmark"}, cache, grid, settings, progress=progress)
-    files = write_grid_report(grid, note=f"{NOTE} {split_note}")
+    results = run_grid(spec_path, {"ffpp": output / "benchmark"}, cache, grid, settings, progress=progress)
+    files = write_grid_report(GridLayout.open(grid), results, note=f"{NOTE} {split_note}")
     review, _ = write_review_sheet(cache, output / "review.html")
     progress(f"shipped detector: scoring every clip of the benchmark with {SHIPPED_MODEL}")
     shipped = check_shipped_model(grid / "manifest.parquet", cache, output / "shipped", frames)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from noisetrace.cli.main import app
 from noisetrace.core.manifest import read_manifest
-from noisetrace.protocols import GridSettings, identity_leaks, load_spec, run_grid
+from noisetrace.protocols import GridLayout, GridSettings, collect_results, identity_leaks, load_spec, run_grid
 from noisetrace.report.grid import write_grid_report
 
 
@@ -22,6 +22,12 @@ def table1_grid(grid_data: dict[str, Path], spec_file, tmp_path_factory: pytest.
     data = {"ffpp": grid_data["ffpp"], "folder": grid_data["folder"]}
     run_grid(spec_file("paper-table1"), data, grid_data["cache"], out, GridSettings(n_resamples=100))
     return out
+
+
+def _report(out: Path) -> dict[str, Path]:
+    """What `noisetrace report OUT` writes."""
+    layout = GridLayout.open(out)
+    return write_grid_report(layout, collect_results(layout))
 
 
 def test_every_cell_of_table1_shape_is_filled(table1_grid: Path) -> None:
@@ -74,7 +80,7 @@ def test_generalization_sets_are_balanced_and_seeded(table1_grid: Path) -> None:
 
 
 def test_report_lays_out_the_table_beside_the_paper(table1_grid: Path) -> None:
-    files = write_grid_report(table1_grid)
+    files = _report(table1_grid)
     markdown = files["markdown"].read_text()
     assert markdown.count("\n| ") == 1 + 14  # header + 14 rows
     assert "(84.12)" in markdown and "(51.40)" in markdown
@@ -120,6 +126,6 @@ def test_table2_shape_plots_accuracy_against_sequence_length(grid_data: dict[str
     # 12 frames: one window of 10 or two of 5 per video, so L=10 scores half as many items
     n_items = results.set_index(["row", "column"])["n_items"]
     assert n_items[("celebdf-to-DF", "L5")] == 2 * n_items[("celebdf-to-DF", "L10")]
-    page = write_grid_report(out)["html"].read_text()
+    page = _report(out)["html"].read_text()
     assert "Accuracy vs sequence length" in page and "sequence length L (frames)" in page
     assert "RGB vs SRM" in page and "No RGB/SRM pair" in page  # Table 2 has no SRM column

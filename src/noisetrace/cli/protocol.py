@@ -20,8 +20,8 @@ from rich.table import Table
 from noisetrace.cli._common import parse_data, parse_shard, user_errors_exit
 from noisetrace.datasets.folder import LayoutWarning
 from noisetrace.faces.extract import ExtractSettings
-from noisetrace.protocols import GridSettings, list_specs, load_spec, plan_grid, plan_summary, run_grid
-from noisetrace.protocols.runner import build_grid_manifest, load_run_spec
+from noisetrace.protocols import GridLayout, GridSettings, list_specs, load_spec, plan_grid, plan_summary, run_grid
+from noisetrace.protocols.runner import build_grid_manifest, collect_results
 from noisetrace.report.grid import write_grid_report
 
 app = typer.Typer(
@@ -65,10 +65,11 @@ def plan(
     Example: noisetrace protocol plan paper-table1 -d ffpp=/data/FF++ -d dfo=/data/DF-1.0
     -d celebdf=/data/Celeb-DF-v2 -o grid
     """
-    parsed = load_run_spec(spec, output)
+    layout = GridLayout.create(output, spec)
+    parsed = layout.spec
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
-        manifest = build_grid_manifest(parsed, dict(parse_data(data)), output)
+        manifest = build_grid_manifest(layout, dict(parse_data(data)))
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
     grid = plan_grid(parsed, manifest, tuple(overrides or ()))
@@ -137,7 +138,8 @@ def report(
 
     Example: noisetrace report grid-table1
     """
-    files = write_grid_report(output)
+    layout = GridLayout.open(output)
+    files = write_grid_report(layout, collect_results(layout))
     typer.echo(files["markdown"].read_text(encoding="utf-8"))
     for kind, path in files.items():
         typer.echo(f"{kind + ':':<10} {path}")

@@ -101,10 +101,6 @@ class Cell:
     def id(self) -> str:
         return f"{self.row.id}/{self.column.id}/s{self.seed}"
 
-    @property
-    def folder(self) -> str:
-        return f"{self.row.id}/{self.column.id}-s{self.seed}"
-
 
 @dataclass
 class GridPlan:

@@ -1,14 +1,7 @@
 """Run a grid: dataset folders → manifest → face crops → one training per run key → every cell's metrics.
 
-The output folder holds everything, and every step is resumable::
-
-    OUT/spec.yaml                 the spec that was run (what ``noisetrace report OUT`` lays out)
-    OUT/manifest.parquet          the joint index and its identity split, built once (+ .split.json)
-    OUT/runs/<run>/key.json       what the run is: sets, resolved config, hash of its videos
-    OUT/runs/<run>/manifest.csv   its train/val videos; the rest is a `noisetrace train` run dir
-    OUT/cells/<row>/<column>-s<seed>/testset.json, predictions.csv, metrics.json
-    OUT/results.csv               one line per finished cell (rewritten at the end of every call)
-    OUT/events.jsonl              one line per training started or resumed, and per cell evaluated
+The output folder holds everything (its layout: :mod:`noisetrace.protocols.layout`), and every
+step is resumable.
 
 Why it resumes: a run with ``summary.json`` is finished and never retrained; a run killed after its
 first checkpoint continues from ``last.ckpt``; a run killed before it starts over. A cell with
@@ -31,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from tqdm import tqdm
 
 from noisetrace.core.device import resolve_device
@@ -49,8 +41,8 @@ from noisetrace.faces.cache import FaceCache
 from noisetrace.faces.extract import ExtractSettings, extract_manifest, finished_uids, select_shard
 from noisetrace.models import is_sequence_detector
 from noisetrace.models.checkpoint import checkpoint_seq_len
+from noisetrace.protocols.layout import GridLayout
 from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, leak_report, plan_grid
-from noisetrace.protocols.spec import ProtocolSpec, parse_spec, read_spec_text
 from noisetrace.training.fit import fit, run_paths
 
 __all__ = [
@@ -58,17 +50,12 @@ __all__ = [
     "GridSettings",
     "build_grid_manifest",
     "collect_results",
-    "load_run_spec",
     "plan_summary",
     "run_grid",
 ]
 
 log = logging.getLogger(__name__)
 
-SPEC_FILE = "spec.yaml"
-MANIFEST_FILE = "manifest.parquet"
-RESULTS_FILE = "results.csv"
-EVENTS_FILE = "events.jsonl"
 RESULT_COLUMNS = (
     "row", "column", "seed", "train", "test", "metric", "level", "value", "low", "high",
     "n_videos", "n_items", "paper", "run", "cell",
@@ -89,30 +76,22 @@ class GridSettings:
     n_resamples: int = 1000
 
 
-def _event(out: Path, **fields: Any) -> None:
+def _event(layout: GridLayout, **fields: Any) -> None:
     """Append one line to the event log (training starts, resumes, cells); tests count trainings here."""
-    with (out / EVENTS_FILE).open("a", encoding="utf-8") as handle:
+    with layout.events.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"time": round(time.time(), 3), "pid": os.getpid(), **fields}) + "\n")
 
 
-def load_run_spec(spec: str | os.PathLike[str], out: Path) -> ProtocolSpec:
-    """Read ``spec`` and keep a copy as ``OUT/spec.yaml`` (what the report reads)."""
-    text, source = read_spec_text(spec)
-    parsed = parse_spec(yaml.safe_load(text), source)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / SPEC_FILE, text)
-    return parsed
-
-
-def build_grid_manifest(spec: ProtocolSpec, data: Mapping[str, str | os.PathLike[str]], out: Path) -> pd.DataFrame:
+def build_grid_manifest(layout: GridLayout, data: Mapping[str, str | os.PathLike[str]]) -> pd.DataFrame:
     """Index the spec's datasets jointly into ``OUT/manifest.parquet`` once; later calls reuse it
     after checking that they name the same dataset roots."""
+    spec, out = layout.spec, layout.root
     missing = [name for name in spec.datasets if name not in data]
     if missing:
         flags = " ".join(f"--data {name}=ROOT" for name in missing)
         raise ConfigError(f"spec {spec.name!r} needs dataset(s) {missing}: add {flags}")
     sources = [(name, Path(data[name]).resolve()) for name in spec.datasets]
-    manifest_path = out / MANIFEST_FILE
+    manifest_path = layout.manifest
     report_path = split_report_path(manifest_path)
     fractions = spec.split_fractions or PAPER_FRACTIONS
     if manifest_path.is_file() and report_path.is_file():
@@ -152,9 +131,9 @@ def _videos_needed(plan: GridPlan, manifest: pd.DataFrame) -> pd.DataFrame:
     return manifest[keep]
 
 
-def _train(run: TrainingRun, cache: Path, out: Path) -> Path:
+def _train(run: TrainingRun, cache: Path, layout: GridLayout) -> Path:
     """Train ``run`` unless finished; resume it when it holds a checkpoint; return its best checkpoint."""
-    run_dir = out / "runs" / run.name
+    run_dir = layout.run_dir(run.name)
     paths = run_paths(run_dir)
     if paths["summary"].is_file():
         return _best_checkpoint(paths["summary"], run)
@@ -166,7 +145,7 @@ def _train(run: TrainingRun, cache: Path, out: Path) -> Path:
     manifest = write_manifest(run.rows, run_dir / "manifest.csv")
     data = replace(run.config.data, manifest=str(manifest.resolve()), cache=str(cache.resolve()))
     cfg = replace(run.config, data=data)
-    _event(out, event="train", run=run.name, resume=resume)
+    _event(layout, event="train", run=run.name, resume=resume)
     log.info("%s %s on %s", "resuming" if resume else "training", run.name, ", ".join(run.train_sets))
     # Lightning's start-up lines (accelerator, tips, batch limits) repeat for every run of a grid
     lightning_log = logging.getLogger("lightning.pytorch")
@@ -190,11 +169,11 @@ def _best_checkpoint(summary_path: Path, run: TrainingRun) -> Path:
     return Path(best)
 
 
-def _evaluate(cell: Cell, checkpoint: Path, cache: Path, out: Path, s: GridSettings) -> None:
-    folder = out / "cells" / cell.folder
-    if (folder / "metrics.json").is_file():
+def _evaluate(cell: Cell, checkpoint: Path, cache: Path, layout: GridLayout, s: GridSettings) -> None:
+    files = layout.cell(cell.row.id, cell.column.id, cell.seed)
+    if files.metrics.is_file():
         return
-    folder.mkdir(parents=True, exist_ok=True)
+    files.folder.mkdir(parents=True, exist_ok=True)
     test = cell.test  # drawn from the videos with crops when the grid was planned, leak-checked there
     leaks = cell.leaks or leak_report(cell.run.rows, test.rows)  # DF-1.0 actor overlap included
     # what of the drawn set becomes items (a video whose every window crosses a frame without a face
@@ -206,12 +185,12 @@ def _evaluate(cell: Cell, checkpoint: Path, cache: Path, out: Path, s: GridSetti
     warnings = [*test.warnings, *coverage["warnings"]]
     for warning in warnings:
         log.warning("cell %s: %s", cell.id, warning)
-    write_json_atomic(folder / "testset.json", {**test.describe(), "warnings": warnings, "leaks": leaks})
+    write_json_atomic(files.testset, {**test.describe(), "warnings": warnings, "leaks": leaks})
     predictions = predict_split(
         checkpoint,
         test.rows,
         cache,
-        folder / "predictions.csv",
+        files.predictions,
         batch_size=s.eval_batch_size,
         device=resolve_device(s.device),
     )
@@ -228,11 +207,11 @@ def _evaluate(cell: Cell, checkpoint: Path, cache: Path, out: Path, s: GridSetti
         predictions,
         rule=s.rule,
         n_resamples=s.n_resamples,
-        out_path=folder / "metrics.json",
+        out_path=files.metrics,
         settings=settings,
         coverage=coverage,
     )
-    _event(out, event="cell", cell=cell.id)
+    _event(layout, event="cell", cell=cell.id)
 
 
 def run_grid(
@@ -248,9 +227,10 @@ def run_grid(
     Returns the results table (:func:`collect_results`), which is also written as ``OUT/results.csv``.
     """
     settings = settings or GridSettings()
-    out, cache = Path(out), Path(cache)
-    parsed = load_run_spec(spec, out)
-    manifest = build_grid_manifest(parsed, data, out)
+    cache = Path(cache)
+    layout = GridLayout.create(out, spec)
+    parsed = layout.spec
+    manifest = build_grid_manifest(layout, data)
     # planned on the index first, so an impossible grid fails before hours of extraction
     needed = _videos_needed(plan_grid(parsed, manifest, settings.overrides), manifest)
     pending = len(set(needed["uid"]) - finished_uids(cache))
@@ -266,13 +246,13 @@ def run_grid(
     for number, run in enumerate((r for r in runs if r.key in mine), start=1):
         started = time.monotonic()
         progress(f"[run {number}/{len(mine)}] {run.name}: train on {', '.join(run.train_sets)}")
-        checkpoint = _train(run, cache, out)
+        checkpoint = _train(run, cache, layout)
         for cell in plan.cells_of(run):
-            _evaluate(cell, checkpoint, cache, out, settings)
+            _evaluate(cell, checkpoint, cache, layout, settings)
         gc.collect()
         release_freed_memory()  # see noisetrace.core.memory: keeps a long grid's memory flat
         progress(f"[run {number}/{len(mine)}] done in {time.monotonic() - started:.0f} s")
-    return collect_results(out, parsed)
+    return collect_results(layout)
 
 
 def _cell_value(metrics: Mapping[str, Any], level: str, metric: str) -> dict[str, Any]:
@@ -281,20 +261,18 @@ def _cell_value(metrics: Mapping[str, Any], level: str, metric: str) -> dict[str
     return {"value": entry["value"], "low": entry["low"], "high": entry["high"], "n_items": metrics["frame"]["n"]}
 
 
-def collect_results(out: str | os.PathLike[str], spec: ProtocolSpec | None = None) -> pd.DataFrame:
-    """Gather every finished cell of the grid in ``out`` into one table; write ``OUT/results.csv``."""
-    out = Path(out)
-    if spec is None:
-        text, source = read_spec_text(out / SPEC_FILE)
-        spec = parse_spec(yaml.safe_load(text), source)
+def collect_results(layout: GridLayout) -> pd.DataFrame:
+    """Gather every finished cell of the grid into one table (what the report lays out); write
+    ``OUT/results.csv``."""
+    spec = layout.spec
     lines = []
     for row in spec.rows:
         for index, column in enumerate(spec.columns):
             for seed in spec.seeds:
-                folder = out / "cells" / row.id / f"{column.id}-s{seed}"
-                if not (folder / "metrics.json").is_file():
+                files = layout.cell(row.id, column.id, seed)
+                if not files.metrics.is_file():
                     continue
-                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                metrics = json.loads(files.metrics.read_text(encoding="utf-8"))
                 lines.append(
                     {
                         "row": row.id,
@@ -308,11 +286,11 @@ def collect_results(out: str | os.PathLike[str], spec: ProtocolSpec | None = Non
                         "n_videos": metrics["video"]["n"],
                         "paper": row.paper[index] if row.paper else None,
                         "run": metrics["settings"]["run"],
-                        "cell": str(folder.relative_to(out)),
+                        "cell": str(files.folder.relative_to(layout.root)),
                     }
                 )
     table = pd.DataFrame(lines, columns=list(RESULT_COLUMNS))
-    write_text_atomic(out / RESULTS_FILE, table.to_csv(index=False))
+    write_text_atomic(layout.results, table.to_csv(index=False))
     return table
 
 

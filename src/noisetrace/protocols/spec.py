@@ -47,7 +47,17 @@ from noisetrace.core.errors import ConfigError
 from noisetrace.data.testsets import PAPER_TEST_VIDEOS
 from noisetrace.models.detector import DOMAINS
 
-__all__ = ["ColumnSpec", "FakeSet", "ProtocolSpec", "RowSpec", "list_specs", "load_spec", "parse_spec"]
+__all__ = [
+    "ColumnSpec",
+    "FakeSet",
+    "ProtocolSpec",
+    "RowSpec",
+    "list_specs",
+    "load_spec",
+    "parse_spec",
+    "parse_spec_text",
+    "read_spec_text",
+]
 
 SPEC_PACKAGE = "noisetrace.protocols"
 SPEC_DIR = "specs"
@@ -290,11 +300,15 @@ def read_spec_text(name_or_path: str | os.PathLike[str]) -> tuple[str, str]:
     raise ConfigError(f"no spec file {path} and no shipped spec {str(name_or_path)!r}; shipped specs: {list_specs()}")
 
 
-def load_spec(name_or_path: str | os.PathLike[str]) -> ProtocolSpec:
-    """Read and validate a spec: a YAML path, or the name of a shipped spec (``paper-table1``)."""
-    text, source = read_spec_text(name_or_path)
+def parse_spec_text(text: str, source: str) -> ProtocolSpec:
+    """Validate a spec given as YAML text; ``source`` names it in error messages."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
     return parse_spec(data, source)
+
+
+def load_spec(name_or_path: str | os.PathLike[str]) -> ProtocolSpec:
+    """Read and validate a spec: a YAML path, or the name of a shipped spec (``paper-table1``)."""
+    return parse_spec_text(*read_spec_text(name_or_path))

@@ -1,7 +1,8 @@
 """A finished (or partly finished) grid → tables laid out like the paper's, plots, one HTML page.
 
-``noisetrace report OUT`` reads only files the runner wrote (``spec.yaml``, ``cells/*/metrics.json``,
-``cells/*/predictions.csv``, ``cells/*/testset.json``) and writes ``OUT/report/``::
+:func:`write_grid_report` renders what it is given: the grid's layout (its spec, and where each
+cell's ``predictions.csv`` and ``testset.json`` lie, :class:`~noisetrace.protocols.layout.GridLayout`)
+and the results table of its finished cells (``collect_results``). It writes ``OUT/report/``::
 
     table.md, table.csv, table.tex   each cell: our number [95% CI] with the paper's number beside it
     paired.csv                       RGB vs SRM per row, paired over the same test videos
@@ -17,7 +18,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,20 +25,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 import noisetrace
-from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import write_text_atomic
 from noisetrace.evaluation.metrics import MetricError, roc_curve
 from noisetrace.evaluation.paired import paired_video_test
-from noisetrace.protocols.runner import SPEC_FILE, collect_results
-from noisetrace.protocols.spec import ColumnSpec, ProtocolSpec, parse_spec
+from noisetrace.protocols.layout import GridLayout
+from noisetrace.protocols.spec import ColumnSpec, ProtocolSpec
 from noisetrace.report.svg import line_chart
 
 __all__ = ["GridCell", "grid_cells", "paired_rows", "write_grid_report"]
 
-REPORT_DIR = "report"
 MAX_ROC_POINTS = 200
 DASH = "–"
 
@@ -179,20 +176,21 @@ def _domain_pairs(spec: ProtocolSpec) -> list[tuple[ColumnSpec, ColumnSpec]]:
     return [(rgb, srm) for rgb in rgbs for srm in srms if recipe(rgb) == recipe(srm)]
 
 
-def _predictions(out: Path, row_id: str, column_id: str, seed: int) -> pd.DataFrame | None:
-    path = out / "cells" / row_id / f"{column_id}-s{seed}" / "predictions.csv"
+def _predictions(layout: GridLayout, row_id: str, column_id: str, seed: int) -> pd.DataFrame | None:
+    path = layout.cell(row_id, column_id, seed).predictions
     if not path.is_file():
         return None
     return pd.read_csv(path, usecols=["uid", "label", "score"], dtype={"uid": str}, keep_default_na=False)
 
 
-def paired_rows(out: Path, spec: ProtocolSpec) -> pd.DataFrame:
+def paired_rows(layout: GridLayout) -> pd.DataFrame:
     """SRM minus RGB per row, seed and architecture, over the videos both cells scored."""
+    spec = layout.spec
     lines = []
     for rgb, srm in _domain_pairs(spec):
         for row in spec.rows:
             for seed in spec.seeds:
-                a, b = _predictions(out, row.id, srm.id, seed), _predictions(out, row.id, rgb.id, seed)
+                a, b = _predictions(layout, row.id, srm.id, seed), _predictions(layout, row.id, rgb.id, seed)
                 if a is None or b is None:
                     continue
                 try:
@@ -220,10 +218,11 @@ def paired_rows(out: Path, spec: ProtocolSpec) -> pd.DataFrame:
     return pd.DataFrame(lines)
 
 
-def _roc_svg(out: Path, spec: ProtocolSpec, row_id: str) -> str | None:
+def _roc_svg(layout: GridLayout, row_id: str) -> str | None:
+    spec = layout.spec
     series = {}
     for column in spec.columns:
-        frame = _predictions(out, row_id, column.id, spec.seeds[0])
+        frame = _predictions(layout, row_id, column.id, spec.seeds[0])
         if frame is None:
             continue
         try:
@@ -318,11 +317,17 @@ def _html_paired(paired: pd.DataFrame) -> str:
     )
 
 
-def _warnings(out: Path) -> list[str]:
+def _warnings(layout: GridLayout) -> list[str]:
+    """The test-set and coverage warnings of every cell that has drawn its test set, in table order."""
     notes = []
-    for path in sorted((out / "cells").glob("*/*/testset.json")):
-        for warning in json.loads(path.read_text(encoding="utf-8")).get("warnings", []):
-            notes.append(f"{path.parent.relative_to(out / 'cells')}: {warning}")
+    spec = layout.spec
+    for row in spec.rows:
+        for column in spec.columns:
+            for seed in spec.seeds:
+                files = layout.cell(row.id, column.id, seed)
+                if files.testset.is_file():
+                    warnings = json.loads(files.testset.read_text(encoding="utf-8")).get("warnings", [])
+                    notes += [f"{files.name}: {warning}" for warning in warnings]
     return notes
 
 
@@ -337,17 +342,12 @@ td:first-child,td:nth-child(2){text-align:left}.ci{color:#666;font-size:11px}
 """
 
 
-def _html(
-    out: Path,
-    spec: ProtocolSpec,
-    cells: dict[tuple[str, str], GridCell],
-    paired: pd.DataFrame,
-    note: str,
-) -> str:
+def _html(layout: GridLayout, cells: dict[tuple[str, str], GridCell], paired: pd.DataFrame, note: str) -> str:
+    spec = layout.spec
     done = sum(cell.value is not None for cell in cells.values())
-    rocs = [svg for row in spec.rows if (svg := _roc_svg(out, spec, row.id)) is not None]
+    rocs = [svg for row in spec.rows if (svg := _roc_svg(layout, row.id)) is not None]
     length_svg = _length_svg(spec, cells)
-    warnings = _warnings(out)
+    warnings = _warnings(layout)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(spec.title)}</title><style>{_CSS}</style></head><body>",
@@ -380,22 +380,16 @@ def _html(
     return "\n".join(parts)
 
 
-def write_grid_report(out: str | os.PathLike[str], note: str = "") -> dict[str, Path]:
-    """Write ``OUT/report/`` from the grid in ``out`` (module docstring); return the files written.
+def write_grid_report(layout: GridLayout, results: pd.DataFrame, note: str = "") -> dict[str, Path]:
+    """Write ``OUT/report/`` for the grid of ``layout`` with its ``results`` table (one line per
+    finished cell, as ``collect_results`` gathers it; module docstring); return the files written.
 
     ``note`` is printed in bold at the top of the HTML page (the demo labels its toy settings there).
     """
-    out = Path(out)
-    spec_path = out / SPEC_FILE
-    if not spec_path.is_file():
-        raise NoisetraceError(
-            f"{out} holds no grid ({spec_path} is missing): run `noisetrace protocol run SPEC ... -o {out}` first."
-        )
-    spec = parse_spec(yaml.safe_load(spec_path.read_text(encoding="utf-8")), str(spec_path))
-    results = collect_results(out, spec)
+    spec = layout.spec
     cells = grid_cells(spec, results)
-    paired = paired_rows(out, spec)
-    folder = out / REPORT_DIR
+    paired = paired_rows(layout)
+    folder = layout.report_dir
     files = {
         "markdown": folder / "table.md",
         "csv": folder / "table.csv",
@@ -408,5 +402,5 @@ def write_grid_report(out: str | os.PathLike[str], note: str = "") -> dict[str, 
     write_text_atomic(files["csv"], _csv(spec, cells))
     write_text_atomic(files["latex"], _latex(spec, cells))
     write_text_atomic(files["paired"], paired.to_csv(index=False))
-    write_text_atomic(files["html"], _html(out, spec, cells, paired, note))
+    write_text_atomic(files["html"], _html(layout, cells, paired, note))
     return files
