@@ -53,6 +53,7 @@ class FrameRecord:
     landmarks: list[list[float]] | None = None  # 5 points (eyes, nose, mouth corners), frame pixels
     score: float | None = None
     reason: str | None = None
+    detection: str | None = None  # "detected" (full cascade) or "tracked"; None in caches made before
 
 
 @dataclass

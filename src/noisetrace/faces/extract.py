@@ -7,6 +7,9 @@ width [...] then resized to 224 × 224."
 How it runs, and why:
 
 - Decoding stops after the first ``frames`` frames (:func:`noisetrace.faces.video.iter_frames`).
+- The full MTCNN cascade runs on key frames only, and faces are tracked between them with R-Net and
+  O-Net (:mod:`noisetrace.faces.detection`; ``detection="every_frame"`` is the paper's literal
+  per-frame detection). Frames are decoded in a background thread while faces are found.
 - MTCNN proposes faces (P-Net, R-Net) on frames down-scaled so their longer side is at most
   ``detect_max_side`` pixels, and places the final box and landmarks (O-Net) on the full-resolution
   frame. The cascade's cost is dominated by P-Net on the finest pyramid levels, which scale with the
@@ -34,9 +37,8 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +60,11 @@ from noisetrace.faces.cache import (
     write_crop,
     write_image,
 )
+from noisetrace.faces.detection import DEFAULT_INTERVAL, DETECTION_MODES, FaceFinder
 from noisetrace.faces.geometry import PAPER_CROP_SIZE, PAPER_ENLARGEMENT, crop_and_resize, enlarge_box
 from noisetrace.faces.mtcnn import MTCNN, FaceDetection
 from noisetrace.faces.tracking import select_subject
-from noisetrace.faces.video import iter_frames, probe_video
+from noisetrace.faces.video import decode_ahead, iter_frames, probe_video
 
 REPORT_COLUMNS = ("uid", "status", "frames", "faces", "message", "path")
 FAILED_STATUSES = ("no_face", "decode_error")  # no crops at all: recorded in <cache>/_status
@@ -76,6 +79,9 @@ class ExtractSettings:
     crop_size: int = PAPER_CROP_SIZE
     enlargement: float = PAPER_ENLARGEMENT
     detect_max_side: int | None = 640
+    detection: str = "track"  # or "every_frame": the full cascade on every frame, as the paper did
+    keyframe_interval: int = DEFAULT_INTERVAL  # frames between full detections when tracking
+    frame_stride: int = 1  # keep every n-th of the first `frames` frames (1: all, as the paper)
     min_face_size: int = 20  # pixels of the (down-scaled) frame that P-Net sees
     batch_size: int = 16
     image_format: str = "png"
@@ -88,6 +94,14 @@ class ExtractSettings:
             raise NoisetraceError(
                 f"image_format must be 'png' (lossless, default) or 'jpg', got {self.image_format!r}."
             )
+        if self.detection not in DETECTION_MODES:
+            raise NoisetraceError(
+                f"detection must be one of {', '.join(DETECTION_MODES)}, got {self.detection!r}."
+            )
+        if self.frame_stride < 1:
+            raise NoisetraceError(f"frame_stride must be at least 1, got {self.frame_stride}.")
+        if self.keyframe_interval < 1:
+            raise NoisetraceError(f"keyframe_interval must be at least 1 frame, got {self.keyframe_interval}.")
         if self.detect_max_side is not None and self.detect_max_side < 64:
             raise NoisetraceError(f"detect_max_side must be at least 64 pixels, got {self.detect_max_side}.")
 
@@ -114,15 +128,19 @@ class _Candidate:
     crop: np.ndarray
 
 
+@dataclass
+class _Frame:
+    """The faces of one decoded frame, and whether the full cascade found them or tracking did."""
+
+    index: int  # in the video
+    candidates: list[_Candidate]
+    how: str  # "detected" | "tracked"
+
+
 def _detection_scale(height: int, width: int, max_side: int | None) -> float:
     if max_side is None or max(height, width) <= max_side:
         return 1.0
     return max_side / max(height, width)
-
-
-def _chunks(iterator: Iterator[tuple[int, np.ndarray]], size: int) -> Iterator[list[tuple[int, np.ndarray]]]:
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _overview(frame: np.ndarray, candidates: list[_Candidate], subject: int | None) -> np.ndarray:
@@ -145,24 +163,31 @@ class FaceExtractor:
         self.settings = settings
         self.detector = detector if detector is not None else MTCNN(device=settings.device)
 
-    def _candidates(self, path: Path) -> tuple[list[list[_Candidate]], np.ndarray | None]:
-        """Decode, detect and crop; return the faces of every frame and the first frame (for review)."""
+    def _finder(self) -> FaceFinder:
         settings = self.settings
-        per_frame: list[list[_Candidate]] = []
+        return FaceFinder(
+            self.detector,
+            mode=settings.detection,
+            interval=settings.keyframe_interval,
+            min_face_size=settings.min_face_size,
+            proposal_max_side=settings.detect_max_side,
+            batch_size=settings.batch_size,
+        )
+
+    def _candidates(self, path: Path) -> tuple[list[_Frame], np.ndarray | None]:
+        """Decode, find and crop faces; return every frame's faces and the first frame (for review)."""
+        settings = self.settings
+        per_frame: list[_Frame] = []
         first_frame: np.ndarray | None = None
-        for chunk in _chunks(iter_frames(path, settings.frames), settings.batch_size):
-            frames = [rgb for _, rgb in chunk]
+        frames = iter_frames(path, settings.frames, stride=settings.frame_stride)
+        for found in self._finder().faces(decode_ahead(frames)):
             if first_frame is None:
-                first_frame = frames[0]
-            detections = self.detector.detect(
-                frames, min_face_size=settings.min_face_size, proposal_max_side=settings.detect_max_side
-            )
-            for frame, frame_detections in zip(frames, detections, strict=True):
-                faces = []
-                for det in frame_detections:
-                    crop_box = enlarge_box(det.box, settings.enlargement)
-                    faces.append(_Candidate(det, crop_box, crop_and_resize(frame, crop_box, settings.crop_size)))
-                per_frame.append(faces)
+                first_frame = found.rgb
+            faces = []
+            for det in found.faces:
+                crop_box = enlarge_box(det.box, settings.enlargement)
+                faces.append(_Candidate(det, crop_box, crop_and_resize(found.rgb, crop_box, settings.crop_size)))
+            per_frame.append(_Frame(found.index, faces, found.how))
         return per_frame, first_frame
 
     def process(self, uid: str, video_path: str | os.PathLike[str], cache_root: Path) -> VideoResult:
@@ -193,8 +218,8 @@ class FaceExtractor:
             )
 
         subject = select_subject(
-            [np.array([c.detection.box for c in faces]).reshape(-1, 4) for faces in per_frame],
-            [np.array([c.detection.score for c in faces]) for faces in per_frame],
+            [np.array([c.detection.box for c in frame.candidates]).reshape(-1, 4) for frame in per_frame],
+            [np.array([c.detection.score for c in frame.candidates]) for frame in per_frame],
         )
         decoded = len(per_frame)
         if not subject:
@@ -207,7 +232,9 @@ class FaceExtractor:
                 seconds=time.perf_counter() - start,
             )
 
-        expected = min(self.settings.frames, info.frame_count) if info.frame_count else decoded
+        expected = min(self.settings.frames, info.frame_count) if info.frame_count else None
+        stride = self.settings.frame_stride
+        expected = -(-expected // stride) if expected else decoded  # frames kept at this stride
         missing = decoded - len(subject)
         if decoded < expected:
             status, message = "truncated", f"decoded {decoded} of {expected} frames: the file ends early"
@@ -216,12 +243,13 @@ class FaceExtractor:
         else:
             status, message = "ok", ""
 
-        first_index = min(subject)
+        first_position = min(subject)  # subject maps positions in per_frame to a face of that frame
+        first_index = per_frame[first_position].index
         try:
             overview = _overview(
-                _frame_at(path, first_index) if first_index > 0 or first_frame is None else first_frame,
-                per_frame[first_index],
-                subject[first_index],
+                _frame_at(path, first_index) if first_position > 0 or first_frame is None else first_frame,
+                per_frame[first_position].candidates,
+                subject[first_position],
             )
         except VideoDecodeError as exc:
             return VideoResult(
@@ -233,12 +261,13 @@ class FaceExtractor:
         # Any write that fails (disk full, ...) raises OutputError naming the file; atomic_directory then
         # removes the partial folder, so the video is not left looking finished, and the run stops.
         with atomic_directory(cache_root / uid) as folder:
-            for index, faces in enumerate(per_frame):
-                chosen = subject.get(index)
+            for position, frame in enumerate(per_frame):
+                index, chosen = frame.index, subject.get(position)
                 if chosen is None:
-                    records.append(FrameRecord(index, None, reason="lost_subject" if faces else "no_face"))
+                    reason = "lost_subject" if frame.candidates else "no_face"
+                    records.append(FrameRecord(index, None, reason=reason, detection=frame.how))
                     continue
-                candidate = faces[chosen]
+                candidate = frame.candidates[chosen]
                 name = crop_filename(index, suffix)
                 write_crop(folder / name, candidate.crop)
                 records.append(
@@ -249,6 +278,7 @@ class FaceExtractor:
                         crop_box=[round(float(v), 2) for v in candidate.crop_box],
                         landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in candidate.detection.landmarks],
                         score=round(float(candidate.detection.score), 5),
+                        detection=frame.how,
                     )
                 )
             write_image(folder / OVERVIEW_FILE, overview, [cv2.IMWRITE_JPEG_QUALITY, 85])
@@ -258,12 +288,16 @@ class FaceExtractor:
                     **info.to_json(),
                     "sha256": source_sha256,
                     "frames_decoded": decoded,
+                    "frame_stride": stride,
                     "overview_frame": first_index,
                 },
                 detector={
                     "name": "mtcnn",
                     **self.detector.settings(),
                     "detect_max_side": self.settings.detect_max_side,
+                    "frames": self._finder().settings(),
+                    "frames_detected": sum(frame.how == "detected" for frame in per_frame),
+                    "frames_tracked": sum(frame.how == "tracked" for frame in per_frame),
                     "min_face_size_at_detection": self.settings.min_face_size,
                     "subject": "IoU-linked track with the largest sum of area x score",
                 },

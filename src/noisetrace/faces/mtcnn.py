@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from noisetrace.core.errors import CheckpointError, ConfigError, MissingWeightsError, NoisetraceError
+from noisetrace.faces.geometry import box_iou
 
 WEIGHT_FILES = {"pnet": "pnet.lz4", "rnet": "rnet.lz4", "onet": "onet.lz4"}
 INSTALL_HINT = "pip install mtcnn==1.0.0"
@@ -52,6 +53,10 @@ PNET_STRIDE = 2  # ... every 2 pixels of the scaled image (one 2×2 max-pool)
 MAX_PIXELS_PER_CHUNK = 1 << 24
 MAX_CROPS_PER_CHUNK = 4096  # R-Net/O-Net crops per forward pass, for the same reason
 NMS_BLOCK = 1024  # boxes per block of the pairwise-overlap matrix in NMS
+# Tracking (MTCNN.track) tries each expected face box at these scales: R-Net then regresses the box
+# onto the face, which it was trained to do from boxes of IoU >= 0.4 with it, so a face that moved or
+# grew a little since the box was measured is still found.
+SEED_SCALES = (0.9, 1.0, 1.15)
 
 
 @dataclass(frozen=True, eq=False)
@@ -544,10 +549,61 @@ class MTCNN(nn.Module):
         if min_face < 1:
             raise ConfigError(f"MTCNN: min_face_size must be a positive integer, got {min_face_size}.")
         images = [_as_rgb(image, i) for i, image in enumerate(frames)]
+        results: list[list[FaceDetection]] = [[] for _ in images]
+        for part, pixels, small, scale_back in self._batches(images, proposal_max_side):
+            for i, found in zip(part, self._detect_batch(pixels, small, scale_back, min_face), strict=True):
+                results[i] = found
+        return results
+
+    @torch.inference_mode()
+    def track(
+        self,
+        frames: Sequence[np.ndarray],
+        seeds: Sequence[np.ndarray],
+        proposal_max_side: int | None = None,
+        min_iou: float = 0.3,
+    ) -> list[list[FaceDetection | None]]:
+        """Find each face again near where the caller expects it: R-Net and O-Net only, no P-Net.
+
+        ``seeds[f]`` is an (n_f, 4) array of boxes (frame pixels) where frame ``f`` should show a face,
+        e.g. a face's box in a nearby frame. Each seed is squared and tried at three scales
+        (:data:`SEED_SCALES`); R-Net rescores and regresses those boxes on the proposal frame
+        (down-scaled as in :meth:`detect`), the best one per seed goes to O-Net on the full-resolution
+        frame, which places box and landmarks exactly as in a full detection. The answer per seed is
+        that detection, or ``None`` when R-Net or O-Net rejects every box, or the face found overlaps
+        the seed by less than ``min_iou`` (the face moved away: the caller should detect afresh).
+
+        P-Net's pyramid is most of the cascade's cost and R-Net/O-Net see a few boxes per face, so a
+        tracked frame costs a small fraction of a detected one.
+        """
+        if len(seeds) != len(frames):
+            raise NoisetraceError(f"track: {len(frames)} frames but {len(seeds)} seed arrays.")
+        images = [_as_rgb(image, i) for i, image in enumerate(frames)]
+        seed_arrays = [np.asarray(s, dtype=np.float32).reshape(-1, 4) for s in seeds]
+        results: list[list[FaceDetection | None]] = [[None] * len(s) for s in seed_arrays]
+        for part, pixels, small, scale_back in self._batches(images, proposal_max_side):
+            frame_of, seed_of, boxes = [], [], []
+            for local, i in enumerate(part):
+                for number, box in enumerate(seed_arrays[i]):
+                    frame_of.append(local)
+                    seed_of.append((i, number))
+                    boxes.append(box)
+            if not boxes:
+                continue
+            found = self._track_batch(pixels, small, scale_back, torch.tensor(frame_of), torch.tensor(np.stack(boxes)))
+            for (i, number), detection in zip(seed_of, found, strict=True):
+                if detection is not None and box_iou(detection.box, seed_arrays[i][number]) >= min_iou:
+                    results[i][number] = detection
+        return results
+
+    def _batches(
+        self, images: list[np.ndarray], proposal_max_side: int | None
+    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor, float]]:
+        """Group frames by size into bounded chunks: (indices, full-resolution pixels, proposal pixels,
+        proposal-to-full scale) per chunk, all uint8 (B, H, W, 3) on the device."""
         by_size: dict[tuple[int, int], list[int]] = {}
         for i, image in enumerate(images):
             by_size.setdefault(image.shape[:2], []).append(i)
-        results: list[list[FaceDetection]] = [[] for _ in images]
         for (height, width), indices in by_size.items():
             chunk = max(1, MAX_PIXELS_PER_CHUNK // (height * width))
             scale = 1.0
@@ -563,9 +619,42 @@ class MTCNN(nn.Module):
                     shrunk = np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in batch])
                     small = torch.from_numpy(shrunk).to(self.device)
                 scale_back = (width / small.shape[2] + height / small.shape[1]) / 2
-                for i, found in zip(part, self._detect_batch(pixels, small, scale_back, min_face), strict=True):
-                    results[i] = found
-        return results
+                yield part, pixels, small, scale_back
+
+    def _track_batch(
+        self, pixels: torch.Tensor, small: torch.Tensor, scale_back: float, frame: torch.Tensor, seeds: torch.Tensor
+    ) -> list[FaceDetection | None]:
+        """R-Net on each seed at :data:`SEED_SCALES`, O-Net on the best box per seed: one answer per seed."""
+        device = pixels.device
+        frame, seeds = frame.to(device), seeds.to(device)
+        count = len(seeds)
+        squared = _square(seeds)
+        center, half = (squared[:, :2] + squared[:, 2:]) / 2, (squared[:, 2:] - squared[:, :2]) / 2
+        scales = torch.tensor(SEED_SCALES, device=device)
+        half = half[None] * scales[:, None, None]  # (scales, seeds, 2)
+        boxes = torch.cat([center[None] - half, center[None] + half], dim=2).reshape(-1, 4) / scale_back
+        owner = torch.arange(count, device=device).repeat(len(SEED_SCALES))
+        offsets, scores = self._classify(self.rnet, small, frame[owner], boxes, 24)
+        boxes = _regress(boxes, offsets)
+        scores = torch.where(scores > self.thresholds[1], scores, torch.full_like(scores, -1.0))
+        best = scores.view(len(SEED_SCALES), count).argmax(dim=0) * count + torch.arange(count, device=device)
+        accepted = scores[best] > 0
+        answers: list[FaceDetection | None] = [None] * count
+        if not bool(accepted.any()):
+            return answers
+        kept = best[accepted]
+        out_boxes, out_scores, out_points = self._place(pixels, frame[owner[kept]], _square(boxes[kept]) * scale_back)
+        for number, box, score, points, passed in zip(
+            owner[kept].tolist(),
+            out_boxes.cpu().numpy(),
+            out_scores.tolist(),
+            out_points.cpu().numpy(),
+            (out_scores > self.thresholds[2]).tolist(),
+            strict=True,
+        ):
+            if passed:
+                answers[number] = FaceDetection(box=box, score=score, landmarks=points)
+        return answers
 
     def _detect_batch(
         self, pixels: torch.Tensor, small: torch.Tensor, scale_back: float, min_face: int
@@ -638,13 +727,19 @@ class MTCNN(nn.Module):
         keep = _nms(boxes, scores, frame, self.nms_thresholds[2])
         return frame[keep], _square(boxes[keep])
 
-    def _output(self, pixels: torch.Tensor, frame: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """O-Net: final score, box and landmarks; one box per face. Sorted by frame, then score."""
+    def _place(
+        self, pixels: torch.Tensor, frame: torch.Tensor, boxes: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """O-Net on every box: regressed boxes, face probabilities and landmarks, nothing dropped."""
         offsets, points, scores = self._classify(self.onet, pixels, frame, boxes, 48)
         size = boxes[:, 2:] - boxes[:, :2] + 1
         # Landmarks are fractions of the box O-Net saw, placed as the reference does (its "- 1" included).
         landmarks = torch.stack([points[:, :5], points[:, 5:]], dim=2) * size[:, None] + boxes[:, None, :2] - 1
-        boxes = _regress(boxes, offsets)
+        return _regress(boxes, offsets), scores, landmarks
+
+    def _output(self, pixels: torch.Tensor, frame: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """O-Net: final score, box and landmarks; one box per face. Sorted by frame, then score."""
+        boxes, scores, landmarks = self._place(pixels, frame, boxes)
         mask = scores > self.thresholds[2]
         frame, boxes, scores, landmarks = frame[mask], boxes[mask], scores[mask], landmarks[mask]
         keep = _nms(boxes, scores, frame, self.nms_thresholds[3], smaller=True)

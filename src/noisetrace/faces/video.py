@@ -7,6 +7,8 @@ decoding a whole FF++ video to use 120 of its ~500 frames would waste most of th
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -16,7 +18,7 @@ from typing import Any
 import av
 import numpy as np
 
-from noisetrace.core.errors import VideoDecodeError
+from noisetrace.core.errors import NoisetraceError, VideoDecodeError
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,20 @@ def _upright(frame: av.VideoFrame) -> np.ndarray:
 
 
 def iter_frames(
-    path: str | os.PathLike[str], max_frames: int | None = None, threads: int = 0
+    path: str | os.PathLike[str], max_frames: int | None = None, threads: int = 0, stride: int = 1
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame_index, rgb)`` for the first ``max_frames`` frames and stop decoding there.
+
+    ``stride`` keeps every n-th of those frames (indices 0, n, 2n, ...); the others are decoded (the
+    codec needs them) but not converted to RGB, which is a large part of decoding at 1080p.
 
     ``threads=0`` lets FFmpeg choose (frame + slice threading). A file that breaks off mid-stream
     (truncated download) yields the frames decoded before the damage; a file that yields no frame
     at all raises :class:`VideoDecodeError`.
     """
     path = Path(path)
+    if stride < 1:
+        raise NoisetraceError(f"frame stride must be at least 1, got {stride}.")
     container = _open(path)
     try:
         stream = container.streams.video[0]
@@ -111,7 +118,8 @@ def iter_frames(
             for frame in container.decode(stream):
                 if max_frames is not None and index >= max_frames:
                     break
-                yield index, _upright(frame)
+                if index % stride == 0:
+                    yield index, _upright(frame)
                 index += 1
         except av.error.FFmpegError as exc:
             if index == 0:
@@ -121,6 +129,54 @@ def iter_frames(
             raise VideoDecodeError(f"Video has no decodable frames: {path}.")
     finally:
         container.close()
+
+
+def decode_ahead(frames: Iterator[tuple[int, np.ndarray]], depth: int = 8) -> Iterator[tuple[int, np.ndarray]]:
+    """Run a frame iterator in a background thread, up to ``depth`` frames ahead of the consumer.
+
+    FFmpeg decodes and converts pixels without Python's lock, and so do the detector's tensor
+    operations, so decoding the next frames overlaps with detecting faces in the current ones. An
+    exception of the decoder (e.g. :class:`VideoDecodeError`) is raised in the consumer, at the
+    point of the stream where it happened; a consumer that stops early stops the decoder too.
+    """
+    handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                if not put(("frame", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="noisetrace-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, payload = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise payload  # type: ignore[misc]
+            yield payload  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def read_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> list[np.ndarray]:

@@ -100,8 +100,9 @@ def video_score(scores: Sequence[float], rule: str) -> float:
 
 
 class _TimedMTCNN(MTCNN):
-    """MTCNN that adds up the seconds spent in :meth:`detect`, so extraction time splits into
-    detection and the rest (decoding, cropping, writing crops) without changing the extractor."""
+    """MTCNN that adds up the seconds spent in :meth:`detect` and :meth:`track`, so extraction time
+    splits into face finding and the rest (decoding, cropping, writing crops) without changing the
+    extractor."""
 
     seconds: float = 0.0
 
@@ -114,6 +115,19 @@ class _TimedMTCNN(MTCNN):
         start = time.perf_counter()
         try:
             return super().detect(frames, min_face_size=min_face_size, proposal_max_side=proposal_max_side)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def track(
+        self,
+        frames: Sequence[np.ndarray],
+        seeds: Sequence[np.ndarray],
+        proposal_max_side: int | None = None,
+        min_iou: float = 0.3,
+    ) -> list[list[FaceDetection | None]]:
+        start = time.perf_counter()
+        try:
+            return super().track(frames, seeds, proposal_max_side=proposal_max_side, min_iou=min_iou)
         finally:
             self.seconds += time.perf_counter() - start
 
