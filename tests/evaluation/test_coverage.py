@@ -19,7 +19,7 @@ from noisetrace.core.manifest import write_manifest
 from noisetrace.evaluation.coverage import coverage_report
 from noisetrace.models import create_detector
 from noisetrace.models.checkpoint import input_description, save_checkpoint
-from noisetrace.protocols import GridSettings, parse_spec, plan_grid
+from noisetrace.protocols import GridLayout, GridSettings, parse_spec, plan_grid
 from noisetrace.protocols.runner import _evaluate
 
 app = typer.Typer()
@@ -109,7 +109,7 @@ def test_a_grid_cell_records_its_coverage_and_the_report_notes_see_it(faces, tmp
     )
     manifest = pd.read_csv(manifest_path, dtype=str, keep_default_na=False).astype({"label": int})
     (cell,) = plan_grid(spec, manifest).cells
-    _evaluate(cell, checkpoint, cache, tmp_path, GridSettings(n_resamples=10))
+    _evaluate(cell, checkpoint, cache, GridLayout(tmp_path, spec), GridSettings(n_resamples=10))
     folder = tmp_path / "cells" / "to-S" / "lstm-s0"
     coverage = json.loads((folder / "metrics.json").read_text())["coverage"]
     assert coverage["scored_videos"] == {"real": 1, "fake": 2} and coverage["skipped_windows"] == 2
