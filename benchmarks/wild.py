@@ -42,8 +42,9 @@ from noisetrace.core.io import write_text_atomic
 from noisetrace.data import index_split
 from noisetrace.data.inference import predict_split
 from noisetrace.datasets import index_dataset
+from noisetrace.evaluation.bootstrap import bootstrap_ci
 from noisetrace.evaluation.calibration import calibrate
-from noisetrace.evaluation.metrics import MetricError, accuracy, aggregate_by_video, bootstrap_ci, roc_auc
+from noisetrace.evaluation.metrics import MetricError, accuracy, aggregate_by_video, roc_auc
 from noisetrace.faces.cache import FaceCache, read_crop
 from noisetrace.faces.extract import ExtractSettings, extract_manifest
 from noisetrace.faces.video import iter_frames

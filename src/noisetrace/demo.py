@@ -45,8 +45,9 @@ from noisetrace.core.io import write_text_atomic
 from noisetrace.core.manifest import read_manifest
 from noisetrace.data.inference import predict_split
 from noisetrace.datasets.folder import list_videos
+from noisetrace.evaluation.bootstrap import bootstrap_ci
 from noisetrace.evaluation.calibration import calibrate
-from noisetrace.evaluation.metrics import aggregate_by_video, bootstrap_ci, roc_auc
+from noisetrace.evaluation.metrics import aggregate_by_video, roc_auc
 from noisetrace.faces.extract import ExtractSettings
 from noisetrace.faces.review import write_review_sheet
 from noisetrace.models.checkpoint import read_checkpoint_info

@@ -4,17 +4,15 @@ points, and the paired comparison of two detectors over the same videos.
 Imports nothing internal but :mod:`noisetrace.core`.
 """
 
+from noisetrace.evaluation.bootstrap import Interval, WeightedForm, bootstrap_ci, compute_metrics, register_weighted
 from noisetrace.evaluation.metrics import (
     AGGREGATION_RULES,
-    Interval,
     MetricError,
     accuracy,
     accuracy_on_class,
     aggregate_by_video,
     average_precision,
     balanced_accuracy,
-    bootstrap_ci,
-    compute_metrics,
     equal_error_rate,
     roc_auc,
     roc_curve,
@@ -26,6 +24,7 @@ __all__ = [
     "Interval",
     "MetricError",
     "PairedTest",
+    "WeightedForm",
     "accuracy",
     "accuracy_on_class",
     "aggregate_by_video",
@@ -36,6 +35,7 @@ __all__ = [
     "equal_error_rate",
     "paired_video_test",
     "per_video_accuracy",
+    "register_weighted",
     "roc_auc",
     "roc_curve",
 ]

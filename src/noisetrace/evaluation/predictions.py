@@ -18,7 +18,8 @@ import pandas as pd
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.io import write_json_atomic
 from noisetrace.core.predictions import PREDICTION_COLUMNS
-from noisetrace.evaluation.metrics import AGGREGATION_RULES, compute_metrics
+from noisetrace.evaluation.bootstrap import compute_metrics
+from noisetrace.evaluation.metrics import AGGREGATION_RULES
 
 __all__ = ["evaluate_predictions"]
 
