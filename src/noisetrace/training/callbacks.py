@@ -45,9 +45,10 @@ class BackboneWarmup(Callback):
     after each validation, so eval mode is re-applied before every training batch.
 
     ``batchnorm="train"`` keeps BatchNorm in train mode (batch statistics, running statistics updated;
-    Lightning's ``BaseFinetuning`` default). It matters in the SRM domain: residuals are some 30×
+    Lightning's ``BaseFinetuning`` default). It matters in the SRM domain: residuals are 10–30×
     smaller than normalized RGB, which ImageNet running statistics do not expect, while batch
-    statistics absorb the scale (see :mod:`noisetrace.models.detector`).
+    statistics absorb the scale (see :mod:`noisetrace.models.detector`). The shipped Table 1 spec sets
+    it on its SRM columns; ``benchmarks/srm_warmup.py`` measures why (docs/decisions.md).
     """
 
     def __init__(self, epochs: int, batchnorm: str = "eval") -> None:

@@ -143,8 +143,9 @@ class OptimConfig:
     lr_step_size: int = 2000  # "a learning rate decay of 20% every 2,000 training steps"
     lr_gamma: float = 0.8
     frozen_epochs: int = 3  # epochs at the start with the backbone frozen (head / LSTM learn)
-    # BatchNorm of the frozen backbone: eval (ImageNet statistics, as TF2 Keras) or train (batch
-    # statistics, which absorb the small scale of SRM residuals); see training.callbacks.BackboneWarmup
+    # BatchNorm of the frozen backbone: eval (ImageNet statistics, as TF2 Keras; the RGB columns) or train
+    # (batch statistics, which absorb the small scale of SRM residuals; Table 1's SRM columns set it, as
+    # measured by benchmarks/srm_warmup.py, docs/decisions.md); see training.callbacks.BackboneWarmup
     frozen_batchnorm: str = "eval"
 
     def __post_init__(self) -> None:
