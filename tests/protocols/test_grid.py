@@ -4,6 +4,8 @@ the identity checks over every cell, and the report."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +14,15 @@ from typer.testing import CliRunner
 
 from noisetrace.cli.main import app
 from noisetrace.core.manifest import read_manifest
-from noisetrace.protocols import GridLayout, GridSettings, collect_results, identity_leaks, load_spec, run_grid
+from noisetrace.protocols import (
+    GridLayout,
+    GridProgress,
+    GridSettings,
+    collect_results,
+    identity_leaks,
+    load_spec,
+    run_grid,
+)
 from noisetrace.report.grid import write_grid_report
 
 
@@ -119,8 +129,19 @@ def test_table2_shape_plots_accuracy_against_sequence_length(grid_data: dict[str
     spec = spec_file("paper-table2", rows=["celebdf-to-DF", "ffpp-dfo-to-NT"], columns=["L5", "L10"])
     out = tmp_path / "grid"
     data = {"ffpp": grid_data["ffpp"], "folder": grid_data["folder"]}
-    results = run_grid(spec, data, grid_data["cache"], out, GridSettings(n_resamples=50))
+    steps: list[str] = []
+    pending: list[int] = []
+
+    @contextmanager
+    def extraction(videos: int) -> Iterator[Callable[[object], None]]:
+        pending.append(videos)
+        yield lambda result: None
+
+    progress = GridProgress(step=steps.append, extraction=extraction)
+    results = run_grid(spec, data, grid_data["cache"], out, GridSettings(n_resamples=50), progress)
     assert len(results) == 4 and results["value"].notna().all()
+    # reported through the callbacks, drawn by nobody: every face is in the cache already
+    assert pending == [0] and any(step.startswith("[run 1/") for step in steps)
     lengths = {json.loads(p.read_text())["config"]["data.seq_len"] for p in out.glob("runs/*/key.json")}
     assert lengths == {5, 10}
     # 12 frames: one window of 10 or two of 5 per video, so L=10 scores half as many items

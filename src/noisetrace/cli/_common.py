@@ -1,14 +1,17 @@
-"""Shared CLI helpers: domain errors become one clear line and exit code 1, never a traceback."""
+"""Shared CLI helpers: domain errors become one clear line and exit code 1, never a traceback; the
+progress bar of a face extraction that a library call reports through callbacks."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
+from tqdm import tqdm
 
 from noisetrace.core.errors import NoisetraceError
 
@@ -28,6 +31,14 @@ def user_errors_exit(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=1) from None
 
     return wrapper
+
+
+@contextmanager
+def extraction_bar(pending: int) -> Iterator[Callable[[Any], None]]:
+    """A bar over the ``pending`` videos of an extraction (``GridProgress.extraction``); yields the
+    callback that advances it by one video, whatever the video's result."""
+    with tqdm(total=pending, unit="video", dynamic_ncols=True, disable=pending == 0) as bar:
+        yield lambda result: bar.update()
 
 
 def parse_shard(value: str) -> tuple[int, int]:

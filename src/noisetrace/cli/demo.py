@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from noisetrace.cli._common import user_errors_exit
+from noisetrace.cli._common import extraction_bar, user_errors_exit
 from noisetrace.demo import NOTE, run_demo
+from noisetrace.protocols import GridProgress
 
 
 @user_errors_exit
@@ -28,7 +29,8 @@ def demo(
     """Simulate a benchmark from real face media, then index → extract → train the four detectors →
     a leave-one-out grid → report; offline, a few minutes on a CPU, demo-sized settings."""
     started = time.monotonic()
-    result = run_demo(output, videos, tuple(overrides or ()), progress=typer.echo)
+    progress = GridProgress(step=typer.echo, extraction=extraction_bar)
+    result = run_demo(output, videos, tuple(overrides or ()), progress)
     typer.echo("")
     typer.echo(result.table)
     typer.echo(NOTE)

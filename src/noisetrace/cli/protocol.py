@@ -17,10 +17,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from noisetrace.cli._common import parse_data, parse_shard, user_errors_exit
+from noisetrace.cli._common import extraction_bar, parse_data, parse_shard, user_errors_exit
 from noisetrace.datasets.folder import LayoutWarning
 from noisetrace.faces.extract import ExtractSettings
-from noisetrace.protocols import GridLayout, GridSettings, list_specs, load_spec, plan_grid, plan_summary, run_grid
+from noisetrace.protocols import (
+    GridLayout,
+    GridProgress,
+    GridSettings,
+    list_specs,
+    load_spec,
+    plan_grid,
+    plan_summary,
+    run_grid,
+)
 from noisetrace.protocols.runner import build_grid_manifest, collect_results
 from noisetrace.report.grid import write_grid_report
 
@@ -124,7 +133,8 @@ def run(
         device=device,
         n_resamples=n_resamples,
     )
-    results = run_grid(spec, dict(parse_data(data)), cache, output, settings, progress=typer.echo)
+    progress = GridProgress(step=typer.echo, extraction=extraction_bar)
+    results = run_grid(spec, dict(parse_data(data)), cache, output, settings, progress)
     typer.echo(f"{len(results)} cells finished; results: {output / 'results.csv'}")
     typer.echo(f"report: noisetrace report {output}")
 

@@ -7,7 +7,7 @@ into a grid folder, whose files :class:`GridLayout` locates.
 
 from noisetrace.protocols.layout import CellFiles, GridLayout
 from noisetrace.protocols.plan import Cell, GridPlan, TrainingRun, identity_leaks, plan_grid, training_rows
-from noisetrace.protocols.runner import GridSettings, collect_results, plan_summary, run_grid
+from noisetrace.protocols.runner import GridProgress, GridSettings, collect_results, plan_summary, run_grid
 from noisetrace.protocols.spec import ColumnSpec, FakeSet, ProtocolSpec, RowSpec, list_specs, load_spec, parse_spec
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "FakeSet",
     "GridLayout",
     "GridPlan",
+    "GridProgress",
     "GridSettings",
     "ProtocolSpec",
     "RowSpec",

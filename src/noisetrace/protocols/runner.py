@@ -8,6 +8,9 @@ first checkpoint continues from ``last.ckpt``; a run killed before it starts ove
 ``metrics.json`` is finished; predictions and metrics are written atomically, so a killed cell is
 redone whole. Several GPUs: start one process per GPU with ``--shard i/n``; each takes every n-th
 run (and that run's cells), and the output folder is shared.
+
+The runner draws nothing: it reports through the callbacks of :class:`GridProgress`, and the
+command that called it (``noisetrace protocol run``, the demo) draws the lines and the bar.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from noisetrace.core.device import resolve_device
 from noisetrace.core.errors import ConfigError, NoisetraceError
@@ -38,7 +41,7 @@ from noisetrace.datasets.splits import PAPER_FRACTIONS
 from noisetrace.evaluation.coverage import coverage_report
 from noisetrace.evaluation.predictions import evaluate_predictions
 from noisetrace.faces.cache import FaceCache
-from noisetrace.faces.extract import ExtractSettings, extract_manifest, finished_uids, select_shard
+from noisetrace.faces.extract import ExtractSettings, VideoResult, extract_manifest, finished_uids, select_shard
 from noisetrace.models import is_sequence_detector
 from noisetrace.models.checkpoint import checkpoint_seq_len
 from noisetrace.protocols.layout import GridLayout
@@ -47,6 +50,7 @@ from noisetrace.training.fit import fit, run_paths
 
 __all__ = [
     "RESULT_COLUMNS",
+    "GridProgress",
     "GridSettings",
     "build_grid_manifest",
     "collect_results",
@@ -74,6 +78,26 @@ class GridSettings:
     eval_batch_size: int = 64
     rule: str = "mean"
     n_resamples: int = 1000
+
+
+@contextmanager
+def _no_bar(pending: int) -> Iterator[Callable[[VideoResult], None]]:
+    """The default report of the extraction: nothing drawn, every video ignored."""
+    yield lambda result: None
+
+
+@dataclass(frozen=True)
+class GridProgress:
+    """How :func:`run_grid` reports as it goes, so that library code never draws (the CLI does).
+
+    ``step`` gets one line per step (videos to extract, each training run started and done).
+    ``extraction(pending)`` is entered around the face extraction with the number of videos to
+    extract and yields the callback called after each video (``extract_manifest``'s ``progress``);
+    a context manager, so that a bar drawn there is closed when extraction ends or fails.
+    """
+
+    step: Callable[[str], None] = log.info
+    extraction: Callable[[int], AbstractContextManager[Callable[[VideoResult], None]]] = _no_bar
 
 
 def _event(layout: GridLayout, **fields: Any) -> None:
@@ -220,13 +244,14 @@ def run_grid(
     cache: str | os.PathLike[str],
     out: str | os.PathLike[str],
     settings: GridSettings | None = None,
-    progress: Callable[[str], None] = log.info,
+    progress: GridProgress | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) the grid of ``spec`` on the dataset roots ``data`` (name → root) into ``out``.
 
     Returns the results table (:func:`collect_results`), which is also written as ``OUT/results.csv``.
     """
     settings = settings or GridSettings()
+    progress = progress or GridProgress()
     cache = Path(cache)
     layout = GridLayout.create(out, spec)
     parsed = layout.spec
@@ -234,24 +259,22 @@ def run_grid(
     # planned on the index first, so an impossible grid fails before hours of extraction
     needed = _videos_needed(plan_grid(parsed, manifest, settings.overrides), manifest)
     pending = len(set(needed["uid"]) - finished_uids(cache))
-    progress(f"faces: {len(needed)} videos, {pending} to extract into {cache}")
-    with tqdm(total=pending, unit="video", dynamic_ncols=True, disable=pending == 0) as bar:
-        extract_manifest(
-            needed, cache, settings.extract, workers=settings.extract_workers, progress=lambda _: bar.update()
-        )
+    progress.step(f"faces: {len(needed)} videos, {pending} to extract into {cache}")
+    with progress.extraction(pending) as on_video:
+        extract_manifest(needed, cache, settings.extract, workers=settings.extract_workers, progress=on_video)
     plan = plan_grid(parsed, manifest, settings.overrides, FaceCache(cache).usable_uids())
     runs = list(plan.runs.values())
     mine = set(select_shard([run.key for run in runs], settings.shard))
-    progress(f"{len(plan.cells)} cells, {len(runs)} training runs ({len(mine)} in this process)")
+    progress.step(f"{len(plan.cells)} cells, {len(runs)} training runs ({len(mine)} in this process)")
     for number, run in enumerate((r for r in runs if r.key in mine), start=1):
         started = time.monotonic()
-        progress(f"[run {number}/{len(mine)}] {run.name}: train on {', '.join(run.train_sets)}")
+        progress.step(f"[run {number}/{len(mine)}] {run.name}: train on {', '.join(run.train_sets)}")
         checkpoint = _train(run, cache, layout)
         for cell in plan.cells_of(run):
             _evaluate(cell, checkpoint, cache, layout, settings)
         gc.collect()
         release_freed_memory()  # see noisetrace.core.memory: keeps a long grid's memory flat
-        progress(f"[run {number}/{len(mine)}] done in {time.monotonic() - started:.0f} s")
+        progress.step(f"[run {number}/{len(mine)}] done in {time.monotonic() - started:.0f} s")
     return collect_results(layout)
 
 
