@@ -14,6 +14,7 @@ from noisetrace.cli._common import parse_shard, user_errors_exit
 from noisetrace.core.device import resolve_device
 from noisetrace.core.io import check_output_folder
 from noisetrace.core.manifest import read_manifest
+from noisetrace.faces.detection import DEFAULT_INTERVAL
 from noisetrace.faces.extract import (
     ExtractSettings,
     VideoResult,
@@ -31,14 +32,22 @@ def extract(
     output: Annotated[Path, typer.Option("-o", "--output", help="Face cache folder (created; resumable).")],
     frames: Annotated[int, typer.Option(help="Decode the first N frames of each video (paper: 120).")] = 120,
     workers: Annotated[int, typer.Option(help="Parallel worker processes (each runs its own detector).")] = 1,
-    shard: Annotated[
-        str | None, typer.Option(help="Process shard i/n only (0-based), e.g. for SLURM arrays.")
-    ] = None,
+    shard: Annotated[str | None, typer.Option(help="Process shard i/n only (0-based), e.g. for SLURM arrays.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
     detect_max_side: Annotated[
         int, typer.Option(help="Detect on frames down-scaled to this longer side; 0 = full resolution.")
     ] = 640,
     batch_size: Annotated[int, typer.Option(help="Frames per detector batch.")] = 16,
+    detection: Annotated[
+        str,
+        typer.Option(
+            help="track: the full MTCNN cascade on key frames, R-Net/O-Net tracking between (fast); "
+            "every-frame: the full cascade on every frame (the paper's literal procedure)."
+        ),
+    ] = "track",
+    keyframe_interval: Annotated[
+        int, typer.Option(help="With --detection track: at most this many frames between full detections.")
+    ] = DEFAULT_INTERVAL,
     image_format: Annotated[str, typer.Option(help="png (lossless, default) or jpg.")] = "png",
     retry_failed: Annotated[
         bool,
@@ -51,6 +60,8 @@ def extract(
         frames=frames,
         detect_max_side=detect_max_side or None,
         batch_size=batch_size,
+        detection=detection.replace("-", "_"),
+        keyframe_interval=keyframe_interval,
         image_format=image_format,
         device=resolve_device(device),
     )
@@ -89,9 +100,7 @@ def extract(
 @user_errors_exit
 def review(
     cache: Annotated[Path, typer.Argument(help="Face cache folder written by `noisetrace extract`.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="HTML contact sheet to write.")] = Path(
-        "review.html"
-    ),
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML contact sheet to write.")] = Path("review.html"),
     limit: Annotated[int | None, typer.Option(help="Show at most this many videos (flagged first).")] = None,
 ) -> None:
     """Write a contact sheet of the face crops for checking by eye, and the exclusion list it feeds."""

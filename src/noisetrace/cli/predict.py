@@ -11,6 +11,7 @@ import typer
 from noisetrace.cli._common import user_errors_exit
 from noisetrace.core.io import check_output_folder
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
+from noisetrace.faces.detection import DEFAULT_INTERVAL
 from noisetrace.predict import PREDICTIONS_FILE, PredictSettings, predict_videos
 from noisetrace.pretrained import SHIPPED_MODEL, model_card, shipped_checkpoint
 
@@ -59,6 +60,19 @@ def predict(
     ] = None,
     device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:N or auto.")] = "cpu",
     batch_size: Annotated[int, typer.Option(help="Frames per forward pass.")] = 32,
+    frame_stride: Annotated[
+        int, typer.Option(help="Judge every n-th of the first N frames: n times less work, fewer frames of evidence.")
+    ] = 1,
+    detection: Annotated[
+        str,
+        typer.Option(
+            help="track: full face detection on key frames, tracking between (fast); "
+            "every-frame: full detection on every frame."
+        ),
+    ] = "track",
+    keyframe_interval: Annotated[
+        int, typer.Option(help="With --detection track: at most this many frames between full detections.")
+    ] = DEFAULT_INTERVAL,
 ) -> None:
     """Judge videos with a trained detector: per-frame scores, a video score and a verdict, with evidence.
 
@@ -80,6 +94,9 @@ def predict(
         threshold=threshold,
         device=device,
         batch_size=batch_size,
+        frame_stride=frame_stride,
+        detection=detection.replace("-", "_"),
+        keyframe_interval=keyframe_interval,
         html=html,
         annotate=annotate,
     )

@@ -38,6 +38,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ from noisetrace.faces.video import decode_ahead, iter_frames, probe_video
 REPORT_COLUMNS = ("uid", "status", "frames", "faces", "message", "path")
 FAILED_STATUSES = ("no_face", "decode_error")  # no crops at all: recorded in <cache>/_status
 OVERVIEW_MAX_SIDE = 480
+CROP_WRITERS = 2  # threads encoding and writing a video's crops
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,7 @@ class ExtractSettings:
                 f"image_format must be 'png' (lossless, default) or 'jpg', got {self.image_format!r}."
             )
         if self.detection not in DETECTION_MODES:
-            raise NoisetraceError(
-                f"detection must be one of {', '.join(DETECTION_MODES)}, got {self.detection!r}."
-            )
+            raise NoisetraceError(f"detection must be one of {', '.join(DETECTION_MODES)}, got {self.detection!r}.")
         if self.frame_stride < 1:
             raise NoisetraceError(f"frame_stride must be at least 1, got {self.frame_stride}.")
         if self.keyframe_interval < 1:
@@ -261,6 +261,7 @@ class FaceExtractor:
         # Any write that fails (disk full, ...) raises OutputError naming the file; atomic_directory then
         # removes the partial folder, so the video is not left looking finished, and the run stops.
         with atomic_directory(cache_root / uid) as folder:
+            writes: list[tuple[Path, np.ndarray]] = []
             for position, frame in enumerate(per_frame):
                 index, chosen = frame.index, subject.get(position)
                 if chosen is None:
@@ -269,7 +270,7 @@ class FaceExtractor:
                     continue
                 candidate = frame.candidates[chosen]
                 name = crop_filename(index, suffix)
-                write_crop(folder / name, candidate.crop)
+                writes.append((folder / name, candidate.crop))
                 records.append(
                     FrameRecord(
                         index=index,
@@ -281,6 +282,11 @@ class FaceExtractor:
                         detection=frame.how,
                     )
                 )
+            # PNG encoding releases Python's lock: crops are written by a few threads at once. The first
+            # failed write is raised here, after the others have finished.
+            with ThreadPoolExecutor(CROP_WRITERS) as pool:
+                for _ in pool.map(lambda job: write_crop(*job), writes):
+                    pass
             write_image(folder / OVERVIEW_FILE, overview, [cv2.IMWRITE_JPEG_QUALITY, 85])
             meta = VideoFaces(
                 uid=uid,

@@ -76,6 +76,9 @@ class PredictSettings:
     annotate: bool = False
     evidence_frames: int = 10  # face crops shown on the HTML page
     detect_max_side: int | None = ExtractSettings.detect_max_side
+    detection: str = ExtractSettings.detection  # "track" or "every_frame" (see noisetrace.faces.detection)
+    keyframe_interval: int = ExtractSettings.keyframe_interval
+    frame_stride: int = 1  # judge every n-th of the first `frames` frames: faster, fewer frames of evidence
 
     def __post_init__(self) -> None:
         if self.rule not in AGGREGATION_RULES:
@@ -141,12 +144,20 @@ class Predictor:
         self.device = resolve_device(settings.device)
         self.model, info = load_checkpoint(self.checkpoint, map_location=self.device)
         self.image_size, self.seq_len = checkpoint_input(info, self.model.is_sequence, self.checkpoint)
+        if self.seq_len and settings.frame_stride > 1:
+            raise ConfigError(
+                f"{self.checkpoint} is a sequence model: it scores {self.seq_len} consecutive frames, so it "
+                f"cannot judge every {settings.frame_stride}th frame; use frame_stride 1 (or fewer frames)."
+            )
         self.detector = _TimedMTCNN(device=self.device)
         self.extractor = FaceExtractor(
             ExtractSettings(
                 frames=settings.frames,
                 crop_size=self.image_size,
                 detect_max_side=settings.detect_max_side,
+                detection=settings.detection,
+                keyframe_interval=settings.keyframe_interval,
+                frame_stride=settings.frame_stride,
                 device=self.device,
             ),
             detector=self.detector,
@@ -222,6 +233,13 @@ class Predictor:
             "score": None,
             "raw_score": None,
             "rule": settings.rule,
+            # What was traded for time, so that two verdicts can be compared knowingly.
+            "analysis": {
+                "frames": settings.frames,
+                "frame_stride": settings.frame_stride,
+                "detection": settings.detection,
+                "keyframe_interval": settings.keyframe_interval if settings.detection == "track" else None,
+            },
             "threshold": self.threshold,
             "uncertain_band": list(self.band) if self.band is not None else None,
             "calibration": self.calibration,
@@ -352,9 +370,7 @@ def predict_videos(
     out = Path(out_dir) if out_dir is not None else None
     # A temporary face cache only when there is no output folder to keep the crops in: a scratch folder
     # made "just in case" stays behind, empty, whenever the process is killed (SIGTERM, kill -9, timeout).
-    with (
-        tempfile.TemporaryDirectory(prefix="noisetrace-predict-") if out is None else nullcontext(None)
-    ) as scratch:
+    with tempfile.TemporaryDirectory(prefix="noisetrace-predict-") if out is None else nullcontext(None) as scratch:
         cache_root = out / FACES_DIR if out is not None else Path(cast(str, scratch))
         for path, uid in zip(paths, item_ids(paths), strict=True):
             results.append(predictor.predict(path, uid, cache_root, out))
