@@ -10,7 +10,8 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from noisetrace.cli.main import app
-from noisetrace.demo import DEMO_METHODS, SEGMENTS
+from noisetrace.demo.media import SEGMENTS
+from noisetrace.demo.run import DEMO_METHODS
 from noisetrace.faces.cache import FaceCache
 
 QUICK = ["model.backbone=test_resnet", "data.image_size=32", "trainer.max_epochs=1"]
