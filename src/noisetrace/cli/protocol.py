@@ -35,6 +35,7 @@ from noisetrace.report.grid import write_grid_report
 
 app = typer.Typer(
     help="Experiment grids: the paper's Table 1 and Table 2, or your own spec.",
+    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
