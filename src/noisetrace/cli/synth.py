@@ -44,7 +44,7 @@ def synth(
     ] = 720,
     detect_every: Annotated[
         int,
-        typer.Option(help="Run the face detector on every k-th frame; landmarks in between are interpolated."),
+        typer.Option(help="Run the full face detector on every k-th frame; faces in between are tracked."),
     ] = 4,
     detect_side: Annotated[int, typer.Option(help="Longest side of the frames the detector sees.")] = 400,
     workers: Annotated[int | None, typer.Option(help="Worker processes [default: CPU count].")] = None,

@@ -55,7 +55,10 @@ class FrameFaces:
 
 
 def _thumbnail(rgb: np.ndarray) -> np.ndarray:
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 and rgb.shape[2] == 3 else rgb
+    """A 32×18 grayscale summary of the frame, from every 8th pixel (a full-frame resize costs more
+    than tracking the face; a shot change shows at any resolution)."""
+    sample = np.ascontiguousarray(rgb[::8, ::8])
+    gray = cv2.cvtColor(sample, cv2.COLOR_RGB2GRAY) if sample.ndim == 3 and sample.shape[2] == 3 else sample
     return cv2.resize(gray, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 

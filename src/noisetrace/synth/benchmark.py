@@ -18,10 +18,11 @@ Why the pieces are the way they are:
   never shows a person's face in one split and that person's real video in another.
 - **Same encoding for real and fake.** Both go through libx264 at ``crf``/``preset``; in FF++ the
   originals are c23 too, so compression history is no label.
-- **Cheap faces.** MTCNN runs on every ``detect_every``-th frame, down-scaled to ``detect_side`` on
-  its longest side; landmarks between two detections of the same face are interpolated linearly.
-  Frames between a detection and a miss count as having no face (left unmodified, recorded).
-  Detection runs once per real video; every method reuses the track.
+- **Faces as extraction finds them.** :class:`noisetrace.faces.detection.FaceFinder`: the full MTCNN
+  cascade on every ``detect_every``-th frame (proposals on frames down-scaled to ``detect_side``),
+  R-Net/O-Net tracking between; the subject as :func:`noisetrace.faces.tracking.select_subject`
+  picks it. Frames without the subject are left unmodified (recorded). Detection runs once per real
+  video; every method reuses the track.
 - **Deterministic.** One generator per (seed, method, fake id); detection single-threaded;
   libx264 single-threaded. The same settings give the same bytes regardless of ``workers``.
 - **Parallel by video.** ``workers`` processes: first each real video (decode, detect, encode the
@@ -49,7 +50,6 @@ import numpy as np
 import noisetrace
 from noisetrace.core.errors import ConfigError, DatasetLayoutError, VideoDecodeError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
-from noisetrace.faces.geometry import box_iou
 from noisetrace.synth import masks
 from noisetrace.synth.methods import Clip, FaceTrack, FakeResult, get_method, list_methods, make_rng
 from noisetrace.synth.preview import PreviewRow, contact_sheet, preview_row, write_png
@@ -215,69 +215,30 @@ def _single_thread() -> Iterator[None]:
 
 
 def track_faces(frames: np.ndarray, detector: Any, every: int, detect_side: int) -> FaceTrack:
-    """Landmarks of one subject on every frame, from MTCNN on every ``every``-th frame.
+    """Landmarks of the subject on every frame, found as ``noisetrace extract`` finds them.
 
-    The first detection frame is searched for faces down to MTCNN's default 20 px; the others only
-    for faces at least half the size of the largest face found there, which skips the finest
-    (most expensive) levels of the image pyramid: about 3× faster on talking-head videos.
-    The subject is the largest face of the first detection, then the face overlapping it most
-    (IoU ≥ 0.2) at each later detection; when it is lost the largest face starts a new run.
-    Between two detections of the same run landmarks are interpolated linearly; next to a miss
-    they are not (no face there); across a run change the nearer detection is held.
-
-    This is not :func:`noisetrace.faces.tracking.select_subject` on purpose: that one picks, after the
-    fact, the track with the largest total ``area × score`` over the clip (IoU ≥ 0.3, gaps up to 10
-    frames) and knows no runs, while here the subject is fixed at the first detection and followed
-    online, and where a run ends decides interpolation against holding; with several faces or a lost
-    face the two give different landmarks, hence different fakes.
+    :class:`~noisetrace.faces.detection.FaceFinder` runs the full cascade on every ``every``-th frame
+    (and on shot changes), on frames down-scaled to ``detect_side`` for proposals, and tracks the faces
+    in between; :func:`~noisetrace.faces.tracking.select_subject` then picks the subject over the
+    clip. A frame without the subject has no landmarks (``valid`` False): no fake is drawn there.
+    ``detector`` is an :class:`~noisetrace.faces.mtcnn.MTCNN` (imported here: torch loads only when
+    faces are needed).
     """
-    n, height, width = frames.shape[:3]
-    keys = list(range(0, n, every))
-    if keys[-1] != n - 1:
-        keys.append(n - 1)
-    scale = min(1.0, detect_side / max(height, width))
-    size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    small = [frames[k] if scale == 1.0 else cv2.resize(frames[k], size, interpolation=cv2.INTER_AREA) for k in keys]
+    from noisetrace.faces.detection import FaceFinder
+    from noisetrace.faces.tracking import select_subject
+
+    finder = FaceFinder(detector, interval=every, proposal_max_side=detect_side)
     with _single_thread():
-        detections = detector.detect(small[:1])
-        sides = [min(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in detections[0]]
-        min_face = max(20, int(0.5 * max(sides))) if sides else None
-        detections += detector.detect(small[1:], min_face_size=min_face) if len(small) > 1 else []
-    picked: list[tuple[np.ndarray, np.ndarray] | None] = []
-    same_run: list[bool] = []  # key i continues the run of key i-1
-    previous: np.ndarray | None = None
-    for faces in detections:
-        if not faces:
-            picked.append(None)
-            same_run.append(False)
-            previous = None
-            continue
-        boxes = [np.asarray(f.box, dtype=np.float64) / scale for f in faces]
-        overlaps = [box_iou(previous, b) for b in boxes] if previous is not None else []
-        if overlaps and max(overlaps) >= 0.2:
-            choice, continues = int(np.argmax(overlaps)), True
-        else:
-            areas = [(b[2] - b[0]) * (b[3] - b[1]) for b in boxes]
-            choice, continues = int(np.argmax(areas)), False
-        previous = boxes[choice]
-        picked.append((boxes[choice], np.asarray(faces[choice].landmarks, dtype=np.float64) / scale))
-        same_run.append(continues)
-    landmarks = np.zeros((n, 5, 2), dtype=np.float64)
-    valid = np.zeros(n, dtype=bool)
-    for i, key in enumerate(keys):
-        if picked[i] is not None:
-            landmarks[key], valid[key] = picked[i][1], True
-        if i == 0 or picked[i] is None or picked[i - 1] is None:
-            continue
-        start = keys[i - 1]
-        for t in range(start + 1, key):
-            w = (t - start) / (key - start)
-            if same_run[i]:
-                landmarks[t] = (1 - w) * picked[i - 1][1] + w * picked[i][1]
-            else:
-                landmarks[t] = picked[i - 1][1] if w < 0.5 else picked[i][1]
-            valid[t] = True
-    return FaceTrack(landmarks.astype(np.float32), valid)
+        found = list(finder.faces(enumerate(frames)))
+    subject = select_subject(
+        [np.array([face.box for face in frame.faces], dtype=np.float64).reshape(-1, 4) for frame in found],
+        [np.array([face.score for face in frame.faces]) for frame in found],
+    )
+    landmarks = np.zeros((len(frames), 5, 2), dtype=np.float32)
+    valid = np.zeros(len(frames), dtype=bool)
+    for position, choice in subject.items():
+        landmarks[position], valid[position] = found[position].faces[choice].landmarks, True
+    return FaceTrack(landmarks, valid)
 
 
 def _video_paths(out: Path, compression: str, method: str | None, name: str) -> Path:
