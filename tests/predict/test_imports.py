@@ -30,7 +30,7 @@ def test_the_command_imports_only_the_invoked_stage() -> None:
         "group = get_command(app)\n"
         "import click\n"
         "assert group.get_command(click.Context(group), 'extract').name == 'extract'\n"
-        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {LIGHTNING + ('timm',)!r}"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {(*LIGHTNING, 'timm')!r}"
         " or m.startswith('noisetrace.training') or m.startswith('noisetrace.protocols'))\n"
         "assert not heavy, heavy\n"
     )

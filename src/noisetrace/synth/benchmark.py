@@ -37,7 +37,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -48,6 +47,7 @@ import cv2
 import numpy as np
 
 import noisetrace
+from noisetrace.core.device import torch_threads
 from noisetrace.core.errors import ConfigError, DatasetLayoutError, VideoDecodeError
 from noisetrace.core.io import write_json_atomic, write_text_atomic
 from noisetrace.synth import masks
@@ -201,19 +201,6 @@ def _detector() -> Any:
     return _DETECTOR
 
 
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    """Run torch on one thread: results then do not depend on the worker count."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def track_faces(frames: np.ndarray, detector: Any, every: int, detect_side: int) -> FaceTrack:
     """Landmarks of the subject on every frame, found as ``noisetrace extract`` finds them.
 
@@ -228,7 +215,7 @@ def track_faces(frames: np.ndarray, detector: Any, every: int, detect_side: int)
     from noisetrace.faces.tracking import select_subject
 
     finder = FaceFinder(detector, interval=every, proposal_max_side=detect_side)
-    with _single_thread():
+    with torch_threads(1):  # results then do not depend on the worker count
         found = list(finder.faces(enumerate(frames)))
     subject = select_subject(
         [np.array([face.box for face in frame.faces], dtype=np.float64).reshape(-1, 4) for frame in found],
