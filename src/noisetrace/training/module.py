@@ -121,7 +121,12 @@ class DetectorTask(L.LightningModule):
         self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        parameters = list(self.model.parameters())
+        # The fused kernel updates every tensor in one pass; the default loops over ~200 tensors in Python
+        # and was a third of the demo's training time on CPU (XceptionNet at 48²: ~40x slower per step).
+        # Same arithmetic up to float rounding; CPU and CUDA only.
+        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in parameters)
+        optimizer = torch.optim.Adam(parameters, lr=self.lr, weight_decay=self.weight_decay, fused=fused)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=self.lr_step_size, gamma=self.lr_gamma)
         return {
             "optimizer": optimizer,
