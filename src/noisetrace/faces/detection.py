@@ -163,6 +163,7 @@ class FaceFinder:
         return found
 
     def faces(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[FrameFaces]:
+        """The faces of every frame of ``frames``, in order (module docstring for how they are found)."""
         if self.mode == "every_frame":
             yield from self._every_frame(frames)
             return
