@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import av
 import numpy as np
 import torch
 
+from noisetrace.core.device import cpu_name
 from noisetrace.faces.cache import FaceCache, crop_filename, write_crop
 from noisetrace.faces.detection import FaceFinder
 from noisetrace.faces.extract import ExtractSettings, FaceExtractor
@@ -178,15 +178,6 @@ def bench_command(videos: list[Path], frames: int) -> tuple[float, float, float,
     t_plain, count = timed(lambda: sum(plain_pyav_frames(video, frames) for video in videos))
     t_ours, _ = timed(lambda: sum(1 for video in videos for _ in iter_frames(video, frames)))
     return rate(count, t_command), rate(count, t_plain), rate(count, t_ours), count
-
-
-def cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

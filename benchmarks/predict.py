@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 from pathlib import Path
 
 import torch
 
+from noisetrace.core.device import cpu_name
 from noisetrace.faces.video import probe_video
 from noisetrace.models import create_detector
 from noisetrace.models.checkpoint import input_description, save_checkpoint
@@ -44,16 +44,6 @@ def random_checkpoint(folder: Path) -> Path:
     """An XceptionNet checkpoint with random weights, written as `noisetrace train` writes one."""
     model = create_detector("xception", pretrained=None)
     return save_checkpoint(model, folder / "xception", {"input": input_description(model, IMAGE_SIZE, None)})
-
-
-def cpu_name() -> str:
-    """The processor's marketing name where Linux tells it, else the architecture."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

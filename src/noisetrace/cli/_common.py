@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from tqdm import tqdm
@@ -17,6 +17,20 @@ from noisetrace.core.errors import NoisetraceError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+# How faces are found, for every command that finds them (extract, predict); defaults stay in each
+# signature so that this module imports nothing heavy.
+DetectionOption = Annotated[
+    str,
+    typer.Option(
+        help="track: the full MTCNN cascade on key frames, R-Net/O-Net tracking between (fast); "
+        "every-frame: the full cascade on every frame (the paper's literal procedure)."
+    ),
+]
+KeyframeIntervalOption = Annotated[
+    int, typer.Option(help="With --detection track: at most this many frames between full detections.")
+]
 
 
 def user_errors_exit(func: Callable[P, R]) -> Callable[P, R]:

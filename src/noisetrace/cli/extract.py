@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from noisetrace.cli._common import parse_shard, user_errors_exit
+from noisetrace.cli._common import DetectionOption, KeyframeIntervalOption, parse_shard, user_errors_exit
 from noisetrace.core.device import resolve_device
 from noisetrace.core.io import check_output_folder
 from noisetrace.core.manifest import read_manifest
@@ -38,16 +38,8 @@ def extract(
         int, typer.Option(help="Detect on frames down-scaled to this longer side; 0 = full resolution.")
     ] = 640,
     batch_size: Annotated[int, typer.Option(help="Frames per detector batch.")] = 16,
-    detection: Annotated[
-        str,
-        typer.Option(
-            help="track: the full MTCNN cascade on key frames, R-Net/O-Net tracking between (fast); "
-            "every-frame: the full cascade on every frame (the paper's literal procedure)."
-        ),
-    ] = "track",
-    keyframe_interval: Annotated[
-        int, typer.Option(help="With --detection track: at most this many frames between full detections.")
-    ] = DEFAULT_INTERVAL,
+    detection: DetectionOption = "track",
+    keyframe_interval: KeyframeIntervalOption = DEFAULT_INTERVAL,
     image_format: Annotated[str, typer.Option(help="png (lossless, default) or jpg.")] = "png",
     retry_failed: Annotated[
         bool,

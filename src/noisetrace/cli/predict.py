@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from noisetrace.cli._common import user_errors_exit
+from noisetrace.cli._common import DetectionOption, KeyframeIntervalOption, user_errors_exit
 from noisetrace.core.io import check_output_folder
 from noisetrace.evaluation.metrics import AGGREGATION_RULES
 from noisetrace.faces.detection import DEFAULT_INTERVAL
@@ -63,16 +63,8 @@ def predict(
     frame_stride: Annotated[
         int, typer.Option(help="Judge every n-th of the first N frames: n times less work, fewer frames of evidence.")
     ] = 1,
-    detection: Annotated[
-        str,
-        typer.Option(
-            help="track: full face detection on key frames, tracking between (fast); "
-            "every-frame: full detection on every frame."
-        ),
-    ] = "track",
-    keyframe_interval: Annotated[
-        int, typer.Option(help="With --detection track: at most this many frames between full detections.")
-    ] = DEFAULT_INTERVAL,
+    detection: DetectionOption = "track",
+    keyframe_interval: KeyframeIntervalOption = DEFAULT_INTERVAL,
 ) -> None:
     """Judge videos with a trained detector: per-frame scores, a video score and a verdict, with evidence.
 

@@ -164,10 +164,7 @@ class FaceExtractor:
     def __init__(self, settings: ExtractSettings, detector: MTCNN | None = None) -> None:
         self.settings = settings
         self.detector = detector if detector is not None else MTCNN(device=settings.device)
-
-    def _finder(self) -> FaceFinder:
-        settings = self.settings
-        return FaceFinder(
+        self.finder = FaceFinder(
             self.detector,
             mode=settings.detection,
             interval=settings.keyframe_interval,
@@ -185,7 +182,7 @@ class FaceExtractor:
         # MTCNN's thin layers gain little from many threads, while decoding (its own thread) and PNG
         # writes need a core: on 2 cores one torch thread is 15% faster end to end than two.
         with torch_threads(torch.get_num_threads() - 1):
-            for found in self._finder().faces(frames):  # streamed: only crops are kept, not frames
+            for found in self.finder.faces(frames):  # streamed: only crops are kept, not frames
                 if first_frame is None:
                     first_frame = found.rgb
                 faces = []
@@ -238,9 +235,9 @@ class FaceExtractor:
                 seconds=time.perf_counter() - start,
             )
 
-        expected = min(self.settings.frames, info.frame_count) if info.frame_count else None
         stride = self.settings.frame_stride
-        expected = -(-expected // stride) if expected else decoded  # frames kept at this stride
+        in_file = min(self.settings.frames, info.frame_count) if info.frame_count else 0
+        expected = -(-in_file // stride) if in_file else decoded  # frames kept at this stride
         missing = decoded - len(subject)
         if decoded < expected:
             status, message = "truncated", f"decoded {decoded} of {expected} frames: the file ends early"
@@ -307,7 +304,7 @@ class FaceExtractor:
                     "name": "mtcnn",
                     **self.detector.settings(),
                     "detect_max_side": self.settings.detect_max_side,
-                    "frames": self._finder().settings(),
+                    "frames": self.finder.settings(),
                     "frames_detected": sum(frame.how == "detected" for frame in per_frame),
                     "frames_tracked": sum(frame.how == "tracked" for frame in per_frame),
                     "min_face_size_at_detection": self.settings.min_face_size,
