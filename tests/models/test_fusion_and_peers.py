@@ -1,4 +1,4 @@
-"""The RGB+SRM fusion domain, the SRM layer under autocast, and the MesoNet peer's weights."""
+"""The RGB+SRM fusion domains, the SRM layer under autocast, and the MesoNet peer's weights."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from noisetrace.core.errors import CheckpointError
 from noisetrace.models import create_detector
 from noisetrace.models.layers import SRMConv2d
 from noisetrace.models.mesonet import Meso4, MesoInception4, load_mesonet
+from noisetrace.predict.gradcam import GradCAM
 
 
 def test_srm_residuals_are_float32_under_bf16_autocast() -> None:
@@ -38,6 +39,32 @@ def test_fusion_detector_sees_colour_and_residuals() -> None:
     assert "input_stage.residual_norm.running_var" in model.state_dict()
     assert model(x).shape == (2, 2)
     assert model.spec.to_dict()["domain"] == "fusion"
+
+
+def test_two_stream_detector_gives_each_domain_its_own_trunk() -> None:
+    model = create_detector("xception", domain="two_stream", backbone="resnet10t", pretrained=None).eval()
+    colour, residual = model.backbone.colour, model.backbone.residual
+    for stream in (colour, residual):
+        assert next(m for m in stream.modules() if isinstance(m, torch.nn.Conv2d)).in_channels == 3
+    assert model.head.in_features == colour.num_features + residual.num_features
+    x = torch.rand(2, 3, 64, 64)
+    assert model(x).shape == (2, 2)
+    # Both streams reach the head: changing only the residual stream's weights moves the score.
+    before = model(x)
+    with torch.no_grad():
+        for parameter in residual.parameters():
+            parameter.mul_(1.5)
+    assert not torch.allclose(model(x), before)
+    # Grad-CAM explains both streams at once: one map per crop, at the crop's size.
+    assert GradCAM(model)(x).shape == (2, 64, 64)
+
+
+def test_two_stream_checkpoints_rebuild_from_their_spec() -> None:
+    model = create_detector("xception", domain="two_stream", backbone="resnet10t", pretrained=None).eval()
+    rebuilt = create_detector(**model.spec.to_dict(), pretrained=None).eval()
+    rebuilt.load_state_dict(model.state_dict())
+    x = torch.rand(1, 3, 64, 64)
+    assert torch.equal(rebuilt(x), model(x))
 
 
 def test_rgb_and_srm_detectors_are_unchanged_by_fusion() -> None:

@@ -53,7 +53,7 @@ def test_forward_backward(name: str, domain: str) -> None:
     torch.manual_seed(0)
     model = create_detector(name, domain=domain, pretrained=None)
     assert model.domain == domain and model.num_logits == 2
-    assert (model.input_stage.srm is not None) == (domain in ("srm", "fusion"))
+    assert (model.input_stage.srm is not None) == (domain != "rgb")
     model.train()
 
     logits = model(_input(model))

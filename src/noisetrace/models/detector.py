@@ -68,10 +68,11 @@ __all__ = [
     "freeze_backbone",
 ]
 
-# rgb: normalized colour; srm: the SRM residuals instead (the paper); fusion: both, as six channels
-# (the paper's future work: "a useful block to integrate into … an architecture which also exploits
-# color features").
-DOMAINS: tuple[str, ...] = ("rgb", "srm", "fusion")
+# rgb: normalized colour; srm: the SRM residuals instead (the paper); fusion and two_stream: both (the
+# paper's future work: "a useful block to integrate into … an architecture which also exploits color
+# features"), as six channels into one trunk (early fusion) or into one trunk each, merged before the head.
+DOMAINS: tuple[str, ...] = ("rgb", "srm", "fusion", "two_stream")
+TWO_DOMAIN_INPUTS: tuple[str, ...] = ("fusion", "two_stream")
 FUSION_CHANNELS = 6
 SRM_PLACEMENTS: tuple[str, ...] = ("before_norm", "after_norm")
 NUM_LOGITS: tuple[int, ...] = (1, 2)
@@ -100,10 +101,11 @@ class InputNormalization:
 
 class InputStage(nn.Module):
     """``[0, 1]`` RGB → backbone input for one domain: normalization (rgb), SRM residuals (srm), or
-    both stacked as six channels (fusion: early fusion, one backbone with a 6-channel stem).
+    both stacked as six channels (fusion and two_stream; :mod:`noisetrace.models.trunks` says how the
+    trunk takes them).
 
     Mean and std are non-persistent buffers: they follow the model to its device, and checkpoints need
-    not carry them because :class:`DetectorSpec` records them. In the fusion domain the residuals,
+    not carry them because :class:`DetectorSpec` records them. In the two fusion domains the residuals,
     about 30× smaller than normalized colour, pass through a BatchNorm of their own so that both
     halves of the stem's input start on one scale (its statistics are learned, and saved).
     """
@@ -116,8 +118,8 @@ class InputStage(nn.Module):
         self.srm_placement = normalization.srm_placement
         self.register_buffer("mean", torch.tensor(normalization.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(normalization.std).view(1, 3, 1, 1), persistent=False)
-        self.srm = SRMConv2d(srm_truncation) if domain in ("srm", "fusion") else None
-        self.residual_norm = nn.BatchNorm2d(3) if domain == "fusion" else None
+        self.srm = SRMConv2d(srm_truncation) if domain != "rgb" else None
+        self.residual_norm = nn.BatchNorm2d(3) if domain in TWO_DOMAIN_INPUTS else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.srm is None:

@@ -17,8 +17,9 @@ import timm
 from timm.models import get_pretrained_cfg
 
 from noisetrace.core.errors import ConfigError
-from noisetrace.models.detector import FUSION_CHANNELS, Detector, DetectorSpec, InputNormalization
-from noisetrace.models.weights import PRETRAINED_AUTO, load_backbone_weights, resolve_weights
+from noisetrace.models.detector import Detector, DetectorSpec, InputNormalization
+from noisetrace.models.trunks import build_trunk
+from noisetrace.models.weights import PRETRAINED_AUTO, resolve_weights
 
 __all__ = ["create_detector", "detector_config", "is_sequence_detector", "list_detectors", "register_detector"]
 
@@ -77,8 +78,9 @@ def create_detector(
 
     Args:
         name: one of :func:`list_detectors` (``"xception"``: frames; ``"xception_lstm"``: sequences).
-        domain: ``"rgb"``, ``"srm"`` (the SRM layer first) or ``"fusion"`` (RGB and SRM residuals as six
-            input channels; the backbone's stem takes six); nothing else changes.
+        domain: ``"rgb"``, ``"srm"`` (the SRM layer first), ``"fusion"`` (RGB and SRM residuals as six
+            input channels; the backbone's stem takes six) or ``"two_stream"`` (one backbone per domain,
+            merged before the head; :mod:`noisetrace.models.trunks`); nothing else changes.
         num_logits: 2 (softmax over real/fake) or 1 (a single fake logit for BCE).
         backbone: any timm model name, optionally with a pretrained tag (``"efficientnet_b4"``).
         pretrained: ``"auto"`` (a local cache, else :class:`MissingWeightsError`), a weights file path
@@ -121,11 +123,7 @@ def create_detector(
     )
     weights_path = resolve_weights(pretrained, backbone)
 
-    trunk_kwargs = dict(spec.backbone_kwargs)
-    if domain == "fusion":  # the domain decides the stem's width; a checkpoint rebuilds it from the domain
-        trunk_kwargs["in_chans"] = FUSION_CHANNELS
-    trunk = timm.create_model(backbone, pretrained=False, num_classes=0, **trunk_kwargs)
-    report = load_backbone_weights(trunk, weights_path) if weights_path is not None else None
+    trunk, report = build_trunk(domain, backbone, spec.backbone_kwargs, weights_path)
     model = _DETECTORS[name](spec, trunk)
     model.weights_report = report
     return model
