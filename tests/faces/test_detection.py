@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from noisetrace.core.errors import NoisetraceError, VideoDecodeError
-from noisetrace.faces.detection import FaceFinder
+from noisetrace.faces.detection import FaceFinder, FrameFaces
 from noisetrace.faces.extract import ExtractSettings, FaceExtractor
 from noisetrace.faces.geometry import box_iou
 from noisetrace.faces.mtcnn import MTCNN
@@ -57,6 +57,38 @@ def test_a_shot_change_is_a_key_frame(detector, talking_head, shared_data):
     found = list(FaceFinder(detector, interval=50, proposal_max_side=640).faces(enumerate(frames)))
     assert found[6].how == "detected"  # the first frame of the second shot
     assert all(f.how == "tracked" for f in found[1:5])
+
+
+class _RecordingMTCNN(MTCNN):
+    """MTCNN that notes the smallest face size each full detection searched for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.searched: list[int] = []
+
+    def detect(self, frames, min_face_size=None, proposal_max_side=None):
+        self.searched.append(self.min_face_size if min_face_size is None else min_face_size)
+        return super().detect(frames, min_face_size=min_face_size, proposal_max_side=proposal_max_side)
+
+
+def test_key_frames_of_a_shot_look_for_faces_of_the_size_already_seen(talking_head, shared_data):
+    other = read_frames(shared_data / SEVERAL_FACES, 4)
+    other = [np.ascontiguousarray(frame[180:900, 320:1600]) for frame in other]  # same size as the first shot
+    detector = _RecordingMTCNN()
+    found = list(FaceFinder(detector, interval=10, proposal_max_side=640).faces(enumerate(talking_head[:21] + other)))
+    key_frames = [f for f in found if f.how == "detected"]
+    assert [f.index for f in key_frames][:4] == [0, 10, 20, 21]  # 21: the shot change
+
+    def half_in_proposal_pixels(key: FrameFaces) -> int:
+        (face,) = key.faces
+        return int(float(np.mean(face.box[2:] - face.box[:2])) * 640 / 1280 * 0.5)
+
+    # The first frame and the first frame after the cut search every size; the others only faces
+    # of at least half the size the previous key frame saw, and still find the face.
+    assert detector.searched[0] == detector.searched[3] == detector.min_face_size
+    assert detector.searched[1] == half_in_proposal_pixels(key_frames[0]) > 2 * detector.min_face_size
+    assert detector.searched[2] == half_in_proposal_pixels(key_frames[1])
+    assert all(f.faces for f in key_frames[:3])
 
 
 def test_a_face_that_vanishes_between_key_frames_is_looked_for_again_by_detection(detector, talking_head):

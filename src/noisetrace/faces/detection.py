@@ -16,8 +16,15 @@ one frame to the next. So, by default (``mode="track"``):
   is treated the same way, down to agreement.
 - **A lost track falls back to detection**: when a face is not found again (O-Net rejects it, or what
   it finds overlaps the expected box by less than IoU 0.3), that frame gets the full cascade.
+- **Key frames look for faces of the size already seen**: within a shot, a key frame's P-Net pyramid
+  stops at half the smallest face of the previous key frame (:data:`KNOWN_FACE_FRACTION`) instead of
+  the detector's ``min_face_size``. The finest pyramid levels, which search for the smallest faces,
+  are most of the cascade's cost; a talking head's face fills a good part of the frame. The first
+  frame, the first frame after a shot change, a key frame after one without faces, and a frame where
+  a track was lost search for every size.
 
-Faces that enter and leave between two key frames are missed; the subject of a talking-face video is
+Faces that enter and leave between two key frames are missed, and so is a face less than half the
+size of those already in the shot until the next shot change; the subject of a talking-face video is
 in every key frame. ``mode="every_frame"`` runs the full cascade on every frame (the paper's literal
 procedure). Every frame says which it got (``"detected"`` or ``"tracked"``); ``meta.json`` records it.
 ``benchmarks/extract.py`` measures the speed and the subject-box IoU against per-frame detection.
@@ -42,6 +49,7 @@ MATCH_IOU = 0.3  # boxes of two key frames overlapping this much are one face (o
 MATCH_SIZE_RATIO = 1.5
 DUPLICATE_OVERLAP = 0.7  # two tracked boxes overlapping this much (of the smaller) are one face
 THUMBNAIL_SIZE = (32, 18)
+KNOWN_FACE_FRACTION = 0.5  # key frames of a shot look for faces down to this fraction of the smallest seen
 
 
 @dataclass
@@ -150,17 +158,31 @@ class FaceFinder:
             "keyframe_interval": self.interval,
             "shot_change_threshold": SHOT_CHANGE,
             "tracking": "R-Net + O-Net around the box interpolated between key frames; lost -> full cascade",
+            "keyframe_min_face": f"{KNOWN_FACE_FRACTION} x the smallest face of the shot's previous key frame",
         }
 
-    def _detect(self, frames: list[np.ndarray]) -> list[list[FaceDetection]]:
+    def _detect(self, frames: list[np.ndarray], min_face_size: int | None = None) -> list[list[FaceDetection]]:
         found: list[list[FaceDetection]] = []
         for start in range(0, len(frames), self.batch_size):
             found += self.detector.detect(
                 frames[start : start + self.batch_size],
-                min_face_size=self.min_face_size,
+                min_face_size=self.min_face_size if min_face_size is None else min_face_size,
                 proposal_max_side=self.proposal_max_side,
             )
         return found
+
+    def _detect_known(self, rgb: np.ndarray, known: list[FaceDetection]) -> list[FaceDetection]:
+        """The full cascade on one key frame of a shot whose faces ``known`` are already seen, looking for
+        faces down to :data:`KNOWN_FACE_FRACTION` of the smallest of them (module docstring)."""
+        if not known:
+            return self._detect([rgb])[0]
+        smallest = min(float(np.mean(face.box[2:] - face.box[:2])) for face in known)
+        longer_side = max(rgb.shape[:2])
+        proposal_scale = 1.0
+        if self.proposal_max_side is not None and longer_side > self.proposal_max_side:
+            proposal_scale = self.proposal_max_side / longer_side  # min_face_size counts P-Net's pixels
+        floor = self.min_face_size if self.min_face_size is not None else self.detector.min_face_size
+        return self._detect([rgb], max(floor, int(smallest * proposal_scale * KNOWN_FACE_FRACTION)))[0]
 
     def faces(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[FrameFaces]:
         """The faces of every frame of ``frames``, in order (module docstring for how they are found)."""
@@ -175,7 +197,8 @@ class FaceFinder:
             cut = previous_thumbnail is not None and float(np.abs(thumbnail - previous_thumbnail).mean()) > SHOT_CHANGE
             previous_thumbnail = thumbnail
             if key is None or cut or len(between) + 1 >= self.interval:
-                right = FrameFaces(index, rgb, self._detect([rgb])[0], "detected")
+                known = [] if key is None or cut else key.faces
+                right = FrameFaces(index, rgb, self._detect_known(rgb, known), "detected")
                 if key is not None:
                     yield from self._between(key, between, right, same_shot=not cut)
                 yield right
@@ -184,7 +207,7 @@ class FaceFinder:
                 between.append((index, rgb))
         if key is not None and between:  # the last frame is a key frame, so the tail is bracketed too
             index, rgb = between.pop()
-            right = FrameFaces(index, rgb, self._detect([rgb])[0], "detected")
+            right = FrameFaces(index, rgb, self._detect_known(rgb, key.faces), "detected")
             yield from self._between(key, between, right, same_shot=True)
             yield right
 
@@ -218,7 +241,7 @@ class FaceFinder:
         if same_shot and (len(matched) < len(left.faces) or len(matched) < len(right.faces)):
             middle = len(frames) // 2
             index, rgb = frames[middle]
-            found = FrameFaces(index, rgb, self._detect([rgb])[0], "detected")
+            found = FrameFaces(index, rgb, self._detect_known(rgb, left.faces + right.faces), "detected")
             yield from self._between(left, frames[:middle], found, same_shot=True)
             yield found
             yield from self._between(found, frames[middle + 1 :], right, same_shot=True)
