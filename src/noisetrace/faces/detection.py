@@ -40,7 +40,7 @@ import numpy as np
 
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.faces.geometry import box_iou
-from noisetrace.faces.mtcnn import MTCNN, FaceDetection
+from noisetrace.faces.mtcnn import MTCNN, FaceDetection, proposal_scale
 
 DETECTION_MODES = ("track", "every_frame")
 DEFAULT_INTERVAL = 10  # frames from one key frame to the next (1/3 s at 30 fps)
@@ -177,12 +177,9 @@ class FaceFinder:
         if not known:
             return self._detect([rgb])[0]
         smallest = min(float(np.mean(face.box[2:] - face.box[:2])) for face in known)
-        longer_side = max(rgb.shape[:2])
-        proposal_scale = 1.0
-        if self.proposal_max_side is not None and longer_side > self.proposal_max_side:
-            proposal_scale = self.proposal_max_side / longer_side  # min_face_size counts P-Net's pixels
+        scale = proposal_scale(*rgb.shape[:2], self.proposal_max_side)  # min_face_size counts P-Net's pixels
         floor = self.min_face_size if self.min_face_size is not None else self.detector.min_face_size
-        return self._detect([rgb], max(floor, int(smallest * proposal_scale * KNOWN_FACE_FRACTION)))[0]
+        return self._detect([rgb], max(floor, int(smallest * scale * KNOWN_FACE_FRACTION)))[0]
 
     def faces(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[FrameFaces]:
         """The faces of every frame of ``frames``, in order (module docstring for how they are found)."""

@@ -280,6 +280,13 @@ def _as_rgb(image: np.ndarray, index: int) -> np.ndarray:
     return image
 
 
+def proposal_scale(height: int, width: int, proposal_max_side: int | None) -> float:
+    """The factor by which P-Net and R-Net see a frame (<= 1): its longer side down to ``proposal_max_side``."""
+    if proposal_max_side is not None and max(height, width) > proposal_max_side:
+        return proposal_max_side / max(height, width)
+    return 1.0
+
+
 def _pyramid(height: int, width: int, min_face_size: int, scale_factor: float) -> list[tuple[float, int, int]]:
     """(scale, scaled height, scaled width) per pyramid level.
 
@@ -606,9 +613,7 @@ class MTCNN(nn.Module):
             by_size.setdefault(image.shape[:2], []).append(i)
         for (height, width), indices in by_size.items():
             chunk = max(1, MAX_PIXELS_PER_CHUNK // (height * width))
-            scale = 1.0
-            if proposal_max_side is not None and max(height, width) > proposal_max_side:
-                scale = proposal_max_side / max(height, width)
+            scale = proposal_scale(height, width, proposal_max_side)
             for start in range(0, len(indices), chunk):
                 part = indices[start : start + chunk]
                 batch = np.stack([images[i] for i in part])

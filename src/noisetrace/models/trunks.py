@@ -62,17 +62,19 @@ def build_trunk(
 ) -> tuple[nn.Module, LoadReport | None]:
     """The timm trunk (``num_classes=0``: pooled features) for ``domain``, with ImageNet weights if given.
 
-    A two-stream trunk loads the same weights into both streams (the paper starts its SRM model from
-    ImageNet too); the report is the colour stream's.
+    A two-stream trunk gives both streams the same weights (the paper starts its SRM model from
+    ImageNet too), read from the file once; the report is the colour stream's.
     """
 
     def create(**extra: Any) -> nn.Module:
         return timm.create_model(backbone, pretrained=False, num_classes=0, **{**trunk_kwargs, **extra})
 
-    if domain == "two_stream":
-        streams = [create(), create()]
-        reports = [load_backbone_weights(s, weights_path) if weights_path is not None else None for s in streams]
-        return TwoStreamTrunk(*streams), reports[0]
     # The domain decides the stem's width; a checkpoint rebuilds it from the domain.
     trunk = create(in_chans=FUSION_CHANNELS) if domain == "fusion" else create()
-    return trunk, load_backbone_weights(trunk, weights_path) if weights_path is not None else None
+    report = load_backbone_weights(trunk, weights_path) if weights_path is not None else None
+    if domain != "two_stream":
+        return trunk, report
+    residual = create()
+    if report is not None:
+        residual.load_state_dict(trunk.state_dict())
+    return TwoStreamTrunk(trunk, residual), report
