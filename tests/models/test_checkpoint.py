@@ -13,8 +13,10 @@ import torch
 from noisetrace.core.errors import CheckpointError
 from noisetrace.models import create_detector
 from noisetrace.models.checkpoint import (
+    FRAME_FEATURE_PREFIXES,
     checkpoint_input,
     checkpoint_seq_len,
+    init_from_checkpoint,
     input_description,
     load_checkpoint,
     model_sha256,
@@ -120,3 +122,42 @@ def test_a_bad_sequence_length_is_a_checkpoint_error(tmp_path, seq_len) -> None:
     path.write_text(json.dumps(info))
     with pytest.raises(CheckpointError, match="'seq_len' must be a whole number"):
         checkpoint_seq_len(path)
+
+
+def test_a_sequence_model_starts_from_a_frame_detectors_trunk(saved: Path) -> None:
+    """``model.init_from``: the trunk and input stage are copied, the LSTM head stays as built."""
+    frame_model, _ = load_checkpoint(saved)
+    sequence = create_detector("xception_lstm", domain="rgb", backbone="test_resnet", pretrained=None)
+    lstm_before = {k: v.clone() for k, v in sequence.state_dict().items() if k.startswith("head.")}
+    record = init_from_checkpoint(sequence, saved)
+    assert record["tensors"] == len([k for k in frame_model.state_dict() if k.startswith(FRAME_FEATURE_PREFIXES)])
+    assert sequence.initialized_from == record
+    theirs = frame_model.state_dict()
+    for key, value in sequence.state_dict().items():
+        if key.startswith(FRAME_FEATURE_PREFIXES):
+            assert torch.equal(value, theirs[key]), key
+        else:
+            assert torch.equal(value, lstm_before[key]), key
+
+
+def test_a_trunk_of_another_domain_or_backbone_is_refused(saved: Path) -> None:
+    for domain, backbone in (("srm", "test_resnet"), ("rgb", "resnet10t")):
+        other = create_detector("xception_lstm", domain=domain, backbone=backbone, pretrained=None)
+        before = {k: v.clone() for k, v in other.state_dict().items()}
+        with pytest.raises(CheckpointError, match="cannot start this model"):
+            init_from_checkpoint(other, saved)
+        assert all(torch.equal(v, before[k]) for k, v in other.state_dict().items()), "nothing loaded partially"
+
+
+def test_the_shipped_detector_can_start_the_paper_sequence_model() -> None:
+    """What ``-c wild model.name=xception_lstm model.init_from=shipped`` does."""
+    from noisetrace.pretrained import shipped_checkpoint
+
+    shipped, _ = load_checkpoint(shipped_checkpoint())
+    sequence = create_detector("xception_lstm", domain="fusion", backbone="resnet18", pretrained=None)
+    init_from_checkpoint(sequence, shipped_checkpoint())
+    frames = torch.rand(2, 3, 3, 96, 96)
+    with torch.inference_mode():
+        ours = sequence.eval().frame_features(frames.flatten(0, 1))
+        theirs = shipped.frame_features(frames.flatten(0, 1))
+    assert torch.allclose(ours, theirs, atol=1e-5)

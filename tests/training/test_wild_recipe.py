@@ -7,6 +7,7 @@ cropped with MTCNN, then:
 - a real crop reaches the model exactly as cached, but for the augmentation fakes get too (the same
   augmentation object sees both classes);
 - validation fakes are the same images every time (seeded by position);
+- sequence models get windows made fakes as one clip, augmented alike in every frame;
 - ``noisetrace train -c wild`` trains a few steps and writes a fusion checkpoint that loads.
 """
 
@@ -20,7 +21,14 @@ import torch
 
 from noisetrace.core.manifest import read_manifest, write_manifest
 from noisetrace.data import index_split
-from noisetrace.data.blending import BlendedFrameDataset, BlendSettings, parse_blend_methods, robust_augmentation
+from noisetrace.data.blending import (
+    BlendedFrameDataset,
+    BlendedSequenceDataset,
+    BlendSettings,
+    parse_blend_methods,
+    robust_augmentation,
+)
+from noisetrace.data.datasets import SequenceItem
 from noisetrace.datasets import build_manifest
 from noisetrace.faces.cache import FaceCache, read_crop
 from noisetrace.faces.extract import ExtractSettings, extract_manifest
@@ -62,9 +70,9 @@ def real_faces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     return root / "manifest.parquet", root / "cache"
 
 
-def _items(real_faces: tuple[Path, Path], split: str = "train"):
+def _items(real_faces: tuple[Path, Path], split: str = "train", seq_len: int | None = None):
     manifest, cache = real_faces
-    return index_split(read_manifest(manifest), FaceCache(cache), split).items
+    return index_split(read_manifest(manifest), FaceCache(cache), split, seq_len).items
 
 
 def _boxes(real_faces: tuple[Path, Path]) -> dict[tuple[str, int], np.ndarray]:
@@ -202,3 +210,86 @@ def test_a_bad_blend_setting_fails_when_the_config_is_read() -> None:
         load_config("wild", ["data.blend_methods=faceswap:1"])
     with pytest.raises(ConfigError, match="blend_probability"):
         load_config("wild", ["data.blend_probability=1.5"])
+
+
+def test_blended_sequences_are_one_fake_per_window_inside_the_face_boxes(real_faces: tuple[Path, Path]) -> None:
+    windows = _items(real_faces, "train", seq_len=2) + _items(real_faces, "val", seq_len=2)
+    assert windows and all(len(w.landmarks) == 2 for w in windows)
+    boxes = _boxes(real_faces)
+    methods = parse_blend_methods("selfblend:1,swap:1,flicker:1,reenact:1")
+    dataset = BlendedSequenceDataset(windows, 224, BlendSettings(0.9, methods), seed=0)
+    torch.manual_seed(0)
+    seen = set()
+    for index in range(24):
+        sample = dataset.sample(index % len(dataset))
+        window = dataset.item_at(index % len(dataset))
+        assert sample.image.shape == (2, 224, 224, 3)
+        if sample.label == 0:
+            assert sample.alpha is None
+            continue
+        seen.add(sample.method)
+        assert sample.alpha.shape == (2, 224, 224)
+        for position, frame in enumerate(window.frames):
+            x1, y1, x2, y2 = boxes[(window.uid, frame)]
+            margin_x, margin_y = 0.1 * (x2 - x1), 0.1 * (y2 - y1)
+            ys, xs = np.nonzero(sample.alpha[position] > 0)
+            if len(xs):  # reenact changes the mouth only, and may leave a frame's weights at zero
+                assert xs.min() >= x1 - margin_x and xs.max() <= x2 + margin_x
+                assert ys.min() >= y1 - margin_y and ys.max() <= y2 + margin_y
+            untouched = sample.alpha[position] == 0
+            real = read_crop(window.paths[position])
+            assert np.array_equal(sample.image[position][untouched], real[untouched])
+    assert {"selfblend", "flicker"} <= seen
+
+
+def test_a_window_is_augmented_alike_in_every_frame(real_faces: tuple[Path, Path]) -> None:
+    """Compression, resizing and noise drawn once per window: a still scene stays still."""
+    item = _items(real_faces)[0]
+    still = SequenceItem(item.uid, 0, (0, 1, 2), (item.path,) * 3, (item.landmarks,) * 3)
+    dataset = BlendedSequenceDataset([still], 96, BlendSettings(0.01), augment=robust_augmentation())
+    torch.manual_seed(0)
+    plain, _ = BlendedSequenceDataset([still], 96, BlendSettings(0.01))[0]
+    changed = 0
+    for _ in range(12):
+        x, label = dataset[0]
+        assert x.shape == (3, 3, 96, 96) and x.dtype == torch.uint8
+        if label == 0:
+            assert torch.equal(x[0], x[1]) and torch.equal(x[1], x[2])
+            changed += int(not torch.equal(x, plain))
+    assert changed > 0, "the augmentation ran"
+
+
+def test_the_wild_recipe_trains_a_sequence_model_from_a_frame_trunk(
+    real_faces: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The paper's sequence architecture on blended windows, its trunk from the wild frame model."""
+    manifest, cache = real_faces
+    frame = read_manifest(manifest)
+    # Windows need videos: one in each split (photos make no windows).
+    frame.loc[frame["uid"].str.endswith("d0"), "split"] = "val"
+    frame.loc[frame["uid"].str.endswith("d10"), "split"] = "train"
+    write_manifest(frame, tmp_path / "manifest.parquet")
+    overrides = {"data.manifest": str(tmp_path / "manifest.parquet"), "data.cache": str(cache)}
+    small = ["model.backbone=resnet10t", "data.image_size=64", "data.batch_size=2", "data.num_workers=0"]
+    small += ["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.enable_progress_bar=false"]
+    frame_run = fit(load_config("wild", small, overrides), tmp_path / "frames")
+    cfg = load_config(
+        "wild",
+        [
+            *small,
+            "model.name=xception_lstm",
+            "data.seq_len=2",
+            "data.batch_size=1",  # the training video gives two windows: two steps
+            f"model.init_from={frame_run['best_checkpoint']}",
+            "data.blend_methods=selfblend:1,flicker:1",
+        ],
+        overrides,
+    )
+    result = fit(cfg, tmp_path / "sequences")
+    assert result["global_step"] == 2
+    model, info = load_checkpoint(result["best_checkpoint"])
+    assert model.is_sequence and info["input"]["seq_len"] == 2
+    assert info["pretrained_weights"]["init_from"]["path"].endswith("best.json")
+    with torch.inference_mode():
+        logits = model(torch.rand(1, 2, 3, 64, 64))
+    assert logits.shape == (1, 2) and torch.isfinite(logits).all()

@@ -6,7 +6,7 @@ mismatch but no identity change, the generic trace of face manipulations, and de
 it generalize across methods they never saw. Here each real crop becomes such a fake with
 probability ``probability`` every time it is drawn, so no two epochs see the same fakes.
 
-The fakes are made by :mod:`noisetrace.synth`'s methods applied to a one-frame clip, so the masks,
+The fakes are made by :mod:`noisetrace.synth`'s methods applied to a clip of the item's crops, so the masks,
 perturbations and blending are exactly those of ``noisetrace synth`` (one implementation):
 
 ``selfblend``
@@ -16,6 +16,13 @@ perturbations and blending are exactly those of ``noisetrace synth`` (one implem
     and pasted: the identity-changing trace of face swaps.
 ``resample``
     the face rendered at a low resolution and scaled back (GAN decoders' missing high frequencies).
+``reenact``, ``flicker``
+    the mouth retimed or warped over time, and a mask redrawn every frame: temporal traces, for
+    sequence models (:class:`BlendedSequenceDataset`); on one crop they are a local warp and a faint
+    self-blend.
+
+Sequence models get windows of ``L`` consecutive crops, and a fake window is one synth fake of the
+whole window (:class:`BlendedSequenceDataset`).
 
 Augmentation for robustness (:func:`robust_augmentation`, albumentations) runs *after* blending and
 on both classes, so compression, resizing, blur and noise carry no label.
@@ -36,7 +43,7 @@ import torch
 from torch.utils.data import Dataset
 
 from noisetrace.core.errors import ConfigError
-from noisetrace.data.datasets import FrameItem
+from noisetrace.data.datasets import FrameItem, SequenceItem
 from noisetrace.data.transforms import to_tensor
 from noisetrace.faces.cache import read_crop
 from noisetrace.synth import masks
@@ -47,12 +54,14 @@ __all__ = [
     "BlendSample",
     "BlendSettings",
     "BlendedFrameDataset",
+    "BlendedSequenceDataset",
+    "blend_clip",
     "blend_crop",
     "parse_blend_methods",
     "robust_augmentation",
 ]
 
-BLEND_METHODS: tuple[str, ...] = ("selfblend", "swap", "resample")
+BLEND_METHODS: tuple[str, ...] = ("selfblend", "swap", "resample", "reenact", "flicker")
 
 
 def parse_blend_methods(text: str) -> tuple[tuple[str, float], ...]:
@@ -89,16 +98,41 @@ class BlendSettings:
 
 @dataclass
 class BlendSample:
-    """One training image before augmentation: pixels, label, and where a fake was blended."""
+    """One training item before augmentation: pixels, label, and where a fake was blended.
 
-    image: np.ndarray  # (S, S, 3) uint8, the crop's own size
+    Frame items hold one crop, ``(S, S, 3)`` pixels and ``(S, S)`` weights; sequence items hold ``L``
+    consecutive crops, ``(L, S, S, 3)`` and ``(L, S, S)``.
+    """
+
+    image: np.ndarray  # uint8, the crops' own size
     label: int
     alpha: np.ndarray | None  # blending weights in [0, 1] (fakes made here), None for reals
     method: str | None
 
 
-def _one_frame(crop: np.ndarray, landmarks: np.ndarray) -> Clip:
-    return Clip(crop[None], FaceTrack(landmarks[None].astype(np.float32), np.array([True])))
+def _clip(frames: np.ndarray, landmarks: np.ndarray) -> Clip:
+    return Clip(frames, FaceTrack(landmarks.astype(np.float32), np.ones(len(frames), dtype=bool)))
+
+
+def blend_clip(
+    frames: np.ndarray,
+    landmarks: np.ndarray,
+    method: str,
+    rng: np.random.Generator,
+    donor: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fake of the crops ``frames`` ``(N, S, S, 3)`` made by the synth ``method``.
+
+    ``landmarks`` ``(N, 5, 2)`` are each crop's five points in crop pixels; ``donor`` is
+    ``(frames, landmarks)`` of the face pasted by ``swap``. Per-video parameters are drawn once, so a
+    sequence is one temporally coherent fake (or, for ``flicker``, one that flickers on purpose).
+    Returns the pixels and the per-crop blending weights ``(N, S, S)``, all 0 where the mask fell
+    outside the crop.
+    """
+    source = _clip(*donor) if donor is not None else None
+    result = get_method(method).apply(_clip(frames, landmarks), rng, source)
+    alpha = np.stack([masks.weights_from_record(record, frames.shape[1:]) for record in result.per_frame])
+    return result.frames, alpha
 
 
 def blend_crop(
@@ -108,15 +142,10 @@ def blend_crop(
     rng: np.random.Generator,
     donor: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A fake of ``crop`` made by the synth ``method``; returns the pixels and the blending weights.
-
-    ``landmarks`` are the crop's five points in crop pixels; ``donor`` is ``(crop, landmarks)`` of the
-    face pasted by ``swap``. All weights are 0 when the mask fell outside the crop.
-    """
-    source = _one_frame(*donor) if donor is not None else None
-    result = get_method(method).apply(_one_frame(crop, landmarks), rng, source)
-    alpha = masks.weights_from_record(result.per_frame[0], crop.shape)
-    return result.frames[0], alpha
+    """:func:`blend_clip` of one crop ``(S, S, 3)`` with its ``(5, 2)`` landmarks (and donor crop)."""
+    donor_clip = None if donor is None else (donor[0][None], donor[1][None])
+    fake, alpha = blend_clip(crop[None], landmarks[None], method, rng, donor_clip)
+    return fake[0], alpha[0]
 
 
 def robust_augmentation() -> A.Compose:
@@ -144,17 +173,18 @@ def robust_augmentation() -> A.Compose:
     )
 
 
-class BlendedFrameDataset(Dataset[tuple[torch.Tensor, int]]):
-    """Frame items whose real crops become fakes on the fly; ``(uint8 (3, S, S), label)`` items.
+class _BlendedItems(Dataset[tuple[torch.Tensor, int]]):
+    """What frame and sequence items share: which reals become fakes, with what, from which donor.
 
-    Items need ``landmarks`` (crop pixels). Fake items of the manifest (offline simulated fakes)
-    pass through as fakes. With ``deterministic=True`` (validation) every real crop gives two items,
-    itself and one fake drawn from a generator seeded by ``(seed, index)``.
+    An item is read as ``N`` crops (one for frames, ``L`` for sequences) and their landmarks; a fake
+    is one call of :func:`blend_clip` on all of them. Fake items of the manifest (offline simulated
+    fakes) pass through as fakes. With ``deterministic=True`` (validation) every real item gives two
+    dataset items, itself and one fake drawn from a generator seeded by ``(seed, index)``.
     """
 
     def __init__(
         self,
-        items: Sequence[FrameItem],
+        items: Sequence[FrameItem] | Sequence[SequenceItem],
         image_size: int,
         settings: BlendSettings,
         *,
@@ -181,6 +211,10 @@ class BlendedFrameDataset(Dataset[tuple[torch.Tensor, int]]):
     def __len__(self) -> int:
         return len(self._plan)
 
+    def _read(self, item: FrameItem | SequenceItem) -> tuple[np.ndarray, np.ndarray | None]:
+        """The item's crops ``(N, S, S, 3)`` and landmarks ``(N, 5, 2)`` (None for a manifest fake)."""
+        raise NotImplementedError
+
     def _rng(self, index: int) -> np.random.Generator:
         if self.deterministic:
             return np.random.default_rng([self.seed, index])
@@ -191,39 +225,94 @@ class BlendedFrameDataset(Dataset[tuple[torch.Tensor, int]]):
         for _ in range(8):
             other = self.items[self.real[int(rng.integers(len(self.real)))]]
             if other.uid != uid:
-                return read_crop(other.path), np.asarray(other.landmarks, dtype=np.float32)
+                frames, landmarks = self._read(other)
+                assert landmarks is not None  # real items have landmarks (see __init__)
+                return frames, landmarks
         return None
 
-    def item_at(self, index: int) -> FrameItem:
-        """The cached crop that dataset item ``index`` is made from."""
+    def item_at(self, index: int) -> FrameItem | SequenceItem:
+        """The cached item that dataset item ``index`` is made from."""
         return self.items[self._plan[index][0]]
 
-    def sample(self, index: int) -> BlendSample:
-        """Item ``index`` before augmentation and resizing (what the tests inspect)."""
+    def _sample_clip(self, index: int) -> BlendSample:
         position, make_fake = self._plan[index]
         item = self.items[position]
-        crop = read_crop(item.path)
+        frames, landmarks = self._read(item)
         rng = self._rng(index)
-        if item.label == 1:
-            return BlendSample(crop, 1, None, None)
+        if item.label == 1 or landmarks is None:
+            return BlendSample(frames, 1, None, None)
         if not self.deterministic:
             make_fake = bool(rng.random() < self.settings.probability)
         if not make_fake:
-            return BlendSample(crop, 0, None, None)
+            return BlendSample(frames, 0, None, None)
         method = str(rng.choice(self._names, p=self._weights))
         donor = self._donor(rng, item.uid) if method == "swap" else None
         if method == "swap" and donor is None:
             method = "selfblend"
-        fake, alpha = blend_crop(crop, np.asarray(item.landmarks, dtype=np.float32), method, rng, donor)
-        if float(alpha.max()) <= 0.0:  # the mask missed the crop: the image is still real
-            return BlendSample(crop, 0, None, None)
+        fake, alpha = blend_clip(frames, landmarks, method, rng, donor)
+        if float(alpha.max()) <= 0.0:  # the mask missed every crop: the item is still real
+            return BlendSample(frames, 0, None, None)
         return BlendSample(fake, 1, alpha, method)
+
+    def _resize(self, image: np.ndarray) -> np.ndarray:
+        if image.shape[:2] != (self.image_size, self.image_size):
+            image = cv2.resize(image, (self.image_size, self.image_size), interpolation=cv2.INTER_AREA)
+        return image
+
+
+class BlendedFrameDataset(_BlendedItems):
+    """Frame items whose real crops become fakes on the fly; ``(uint8 (3, S, S), label)`` items.
+
+    Items need ``landmarks`` (crop pixels); see :class:`_BlendedItems` for fakes and validation.
+    """
+
+    items: list[FrameItem]
+
+    def _read(self, item: FrameItem | SequenceItem) -> tuple[np.ndarray, np.ndarray | None]:
+        assert isinstance(item, FrameItem)
+        landmarks = None if item.landmarks is None else np.asarray(item.landmarks, dtype=np.float32)[None]
+        return read_crop(item.path)[None], landmarks
+
+    def sample(self, index: int) -> BlendSample:
+        """Item ``index`` before augmentation and resizing (what the tests inspect)."""
+        clip = self._sample_clip(index)
+        alpha = None if clip.alpha is None else clip.alpha[0]
+        return BlendSample(clip.image[0], clip.label, alpha, clip.method)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         sample = self.sample(index)
         image = sample.image
         if self.augment is not None:
             image = self.augment(image=image)["image"]
-        if image.shape[:2] != (self.image_size, self.image_size):
-            image = cv2.resize(image, (self.image_size, self.image_size), interpolation=cv2.INTER_AREA)
-        return to_tensor(image, self.image_size, dtype=torch.uint8), sample.label
+        return to_tensor(self._resize(image), self.image_size, dtype=torch.uint8), sample.label
+
+
+class BlendedSequenceDataset(_BlendedItems):
+    """Windows of ``L`` consecutive crops made fakes as one clip; ``(uint8 (L, 3, S, S), label)``.
+
+    The synth method runs on the whole window, so a fake sequence carries the method's temporal
+    behaviour: a mask that follows the face (``selfblend``, ``swap``), a mouth retimed or warped over
+    time (``reenact``), or a mask redrawn every frame (``flicker``), the cues the paper's LSTM can see
+    and a frame model cannot. Augmentation draws its parameters once per window (albumentations'
+    ``images`` target), so compression and resizing do not flicker where the real video did not.
+    """
+
+    items: list[SequenceItem]
+
+    def _read(self, item: FrameItem | SequenceItem) -> tuple[np.ndarray, np.ndarray | None]:
+        assert isinstance(item, SequenceItem)
+        frames = np.stack([read_crop(path) for path in item.paths])
+        landmarks = None if item.landmarks is None else np.asarray(item.landmarks, dtype=np.float32)
+        return frames, landmarks
+
+    def sample(self, index: int) -> BlendSample:
+        """Item ``index`` before augmentation and resizing: ``(L, S, S, 3)`` crops."""
+        return self._sample_clip(index)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        sample = self.sample(index)
+        frames = sample.image
+        if self.augment is not None:
+            frames = np.asarray(self.augment(images=frames)["images"])
+        tensors = [to_tensor(self._resize(frame), self.image_size, dtype=torch.uint8) for frame in frames]
+        return torch.stack(tensors), sample.label

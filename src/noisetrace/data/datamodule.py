@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from noisetrace.core.errors import NoisetraceError
 from noisetrace.core.manifest import manifest_hash, read_manifest
-from noisetrace.data.blending import BlendedFrameDataset, BlendSettings, robust_augmentation
+from noisetrace.data.blending import BlendedFrameDataset, BlendedSequenceDataset, BlendSettings, robust_augmentation
 from noisetrace.data.datasets import FrameDataset, SequenceDataset, SplitIndex, class_weights, index_split
 from noisetrace.data.transforms import to_unit_float
 from noisetrace.faces.cache import FaceCache
@@ -47,8 +47,9 @@ class FaceDataModule(L.LightningDataModule):
         batch_size: items per batch *per process* (DDP multiplies it by the number of processes).
         num_workers: loader worker processes; 0 loads in the training process.
         hflip: probability of a left-right flip of a training item (0: none, the paper's setting).
-        blend: make fakes from real crops while training (:mod:`noisetrace.data.blending`); frame
-            models only. The manifest may then hold real videos alone.
+        blend: make fakes from real crops while training (:mod:`noisetrace.data.blending`): each
+            real frame, or each real window for sequence models, becomes a fake with the settings'
+            probability. The manifest may then hold real videos alone.
         augment: ``"robust"``: compression/resize/blur/noise/colour augmentation of training items of
             both classes (:func:`noisetrace.data.blending.robust_augmentation`); ``"none"``.
         seed: seeds the validation fakes, so every epoch validates on the same images.
@@ -69,8 +70,6 @@ class FaceDataModule(L.LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        if blend is not None and seq_len is not None:
-            raise NoisetraceError("online blending (data.blend=online) makes frame items; use a frame model")
         self.manifest = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
         self.cache = FaceCache(cache)
         if not Path(cache).is_dir():
@@ -134,8 +133,9 @@ class FaceDataModule(L.LightningDataModule):
         # uint8 until the batch reaches the device: see on_after_batch_transfer.
         if self.blend is not None:
             augment = robust_augmentation() if train and self.augment == "robust" else None
-            return BlendedFrameDataset(
-                index.items,  # type: ignore[arg-type]
+            blended = BlendedFrameDataset if self.seq_len is None else BlendedSequenceDataset
+            return blended(
+                index.items,
                 self.image_size,
                 self.blend,
                 augment=augment,

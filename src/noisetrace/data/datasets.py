@@ -67,6 +67,8 @@ class SequenceItem:
     label: int
     frames: tuple[int, ...]
     paths: tuple[Path, ...]
+    # Each crop's five landmarks in crop pixels, for fakes blended while training (see FrameItem).
+    landmarks: tuple[tuple[tuple[float, float], ...], ...] | None = None
 
     @property
     def frame_start(self) -> int:
@@ -165,12 +167,21 @@ def index_split(manifest: pd.DataFrame, cache: FaceCache, split: str, seq_len: i
                 if record.file is not None
             )
             continue
-        files = {record.index: folder / record.file for record in meta.face_frames if record.file is not None}
+        size = int(meta.crop.get("size", 224))
+        records = {record.index: record for record in meta.face_frames if record.file is not None}
         windows, skipped_here = sequence_windows(meta, seq_len)
         skipped += skipped_here
-        sequences.extend(
-            SequenceItem(uid, int(label), window, tuple(files[index] for index in window)) for window in windows
-        )
+        for window in windows:
+            points = [_crop_landmarks(records[index], size) for index in window]
+            sequences.append(
+                SequenceItem(
+                    uid,
+                    int(label),
+                    window,
+                    tuple(folder / str(records[index].file) for index in window),
+                    None if any(p is None for p in points) else tuple(points),  # type: ignore[arg-type]
+                )
+            )
     items: list[FrameItem] | list[SequenceItem] = frames if seq_len is None else sequences
     return SplitIndex(split, items, videos, missing=missing, excluded=excluded, skipped_windows=skipped)
 

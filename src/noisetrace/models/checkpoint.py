@@ -50,9 +50,11 @@ from noisetrace.models.registry import create_detector, detector_config, is_sequ
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "FRAME_FEATURE_PREFIXES",
     "checkpoint_input",
     "checkpoint_paths",
     "checkpoint_seq_len",
+    "init_from_checkpoint",
     "input_description",
     "load_checkpoint",
     "model_sha256",
@@ -202,6 +204,29 @@ def load_checkpoint(
 
     ``path`` may name the ``.safetensors`` file, the ``.json`` file, or their common stem.
     """
+    info, weights_path, state = _read_weights(path, map_location)
+    try:
+        model = create_detector(**{**info["model"], "pretrained": None})
+    except (NoisetraceError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"Cannot rebuild the model described by {path}: {exc}") from exc
+    missing, unexpected = _compare_keys(model, state)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"Checkpoint weights {weights_path} do not fit the described {info['model']['name']} model: "
+            f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}."
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # shape mismatches
+        raise CheckpointError(f"Checkpoint weights {weights_path} do not fit the described model: {exc}") from exc
+    return model.to(map_location).eval(), info
+
+
+def _read_weights(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> tuple[dict[str, Any], Path, dict[str, torch.Tensor]]:
+    """A checkpoint's description, weights file and tensors, the weights checked against their SHA-256."""
     info = read_checkpoint_info(path)
     default_weights, info_path = checkpoint_paths(path)
     # Only a file name is honoured: a description cannot point the loader outside its own folder.
@@ -215,25 +240,45 @@ def load_checkpoint(
             "(SHA-256 differs): the two files come from different saves."
         )
     try:
-        model = create_detector(**{**info["model"], "pretrained": None})
-    except (NoisetraceError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"Cannot rebuild the model described by {info_path}: {exc}") from exc
-    try:
         state = load_file(str(weights_path), device=str(map_location))
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"Cannot read checkpoint weights {weights_path}: {exc}") from exc
-    missing, unexpected = _compare_keys(model, state)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"Checkpoint weights {weights_path} do not fit the described {info['model']['name']} model: "
-            f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
-            f"unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}."
-        )
+    return info, weights_path, state
+
+
+# What a detector learns about single frames: the input stage (the fusion domains' residual
+# normalization) and the trunk. The head is the architecture's own (linear or LSTM).
+FRAME_FEATURE_PREFIXES = ("input_stage.", "backbone.")
+
+
+def init_from_checkpoint(model: Detector, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Start ``model``'s input stage and trunk from another detector's checkpoint; its head stays new.
+
+    The way to give the paper's sequence model (XceptionNet + LSTM) a trunk that already knows frames
+    when no ImageNet file is at hand: a frame detector trained by noisetrace (the ``wild`` recipe's, or
+    the shipped one). Domain, backbone and input normalization must be the same, and every input-stage
+    and trunk tensor must fit, or :class:`CheckpointError` says what differs; nothing is loaded
+    partially. The record (path, weights SHA-256, tensors) is returned and kept as
+    ``model.initialized_from`` for the new checkpoint's description.
+    """
+    info, weights_path, state = _read_weights(path)
+    theirs, ours = info["model"], json.loads(json.dumps(detector_config(model)))  # tuples as JSON lists
+    for key in ("domain", "backbone", "srm_truncation", "srm_placement", "mean", "std", "backbone_kwargs"):
+        if theirs.get(key) != ours.get(key):
+            raise CheckpointError(
+                f"{path} cannot start this model: its {key} is {theirs.get(key)!r}, this model's {ours.get(key)!r}."
+            )
+    wanted = {key for key in model.state_dict() if key.startswith(FRAME_FEATURE_PREFIXES)}
+    given = {key: value for key, value in state.items() if key.startswith(FRAME_FEATURE_PREFIXES)}
+    if set(given) != wanted:
+        missing, extra = sorted(wanted - set(given)), sorted(set(given) - wanted)
+        raise CheckpointError(f"{path} does not fit this model's trunk: missing {missing[:5]}, unexpected {extra[:5]}.")
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(given, strict=False)
     except RuntimeError as exc:  # shape mismatches
-        raise CheckpointError(f"Checkpoint weights {weights_path} do not fit the described model: {exc}") from exc
-    return model.to(map_location).eval(), info
+        raise CheckpointError(f"{path} does not fit this model's trunk: {exc}") from exc
+    model.initialized_from = {"path": str(path), "weights_sha256": file_sha256(weights_path), "tensors": len(given)}
+    return model.initialized_from
 
 
 def _compare_keys(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[list[str], list[str]]:

@@ -201,6 +201,8 @@ class Detector(nn.Module, abc.ABC):
         self.head = head
         # Where the backbone's ImageNet weights came from; None when trained from scratch.
         self.weights_report: LoadReport | None = None
+        # Set by noisetrace.models.checkpoint.init_from_checkpoint: the checkpoint the trunk started from.
+        self.initialized_from: dict[str, Any] | None = None
 
     @property
     def domain(self) -> str:

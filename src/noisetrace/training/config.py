@@ -73,6 +73,9 @@ class ModelConfig:
     domain: str = "rgb"  # rgb | srm: the SRM layer first (§2.2) | fusion: RGB and SRM as 6 channels
     backbone: str = "legacy_xception"
     pretrained: str | None = "auto"  # auto: local ImageNet weights, a file path, or null/none: from scratch
+    # A noisetrace checkpoint (or "shipped") whose input stage and trunk start this model, after
+    # `pretrained`: a sequence model from a frame detector of the same domain and backbone.
+    init_from: str | None = None
     lstm_hidden: int = 256
     srm_truncation: float | None = None
 

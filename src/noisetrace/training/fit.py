@@ -40,7 +40,13 @@ from noisetrace.core.io import write_json_atomic, writing
 from noisetrace.data.blending import BlendSettings, parse_blend_methods
 from noisetrace.data.datamodule import FaceDataModule
 from noisetrace.models import Detector, create_detector
-from noisetrace.models.checkpoint import checkpoint_paths, input_description, pretrained_weights_record
+from noisetrace.models.checkpoint import (
+    checkpoint_paths,
+    init_from_checkpoint,
+    input_description,
+    pretrained_weights_record,
+)
+from noisetrace.pretrained import shipped_checkpoint
 from noisetrace.training.callbacks import BackboneWarmup, BestCheckpoint, LastCheckpoint
 from noisetrace.training.config import TrainConfig, config_diff, config_to_dict, load_config, save_config
 from noisetrace.training.module import DetectorTask
@@ -193,10 +199,11 @@ def _loggers(logs: Path) -> list[Logger]:
 
 
 def build_model(cfg: TrainConfig, *, pretrained: bool = True) -> Detector:
-    """The detector of ``cfg.model``; ``pretrained=False`` skips the ImageNet weights (a resume
-    restores every weight from ``last.ckpt``, so the original weights file need not be present)."""
+    """The detector of ``cfg.model``; ``pretrained=False`` skips the ImageNet weights and
+    ``model.init_from`` (a resume restores every weight from ``last.ckpt``, so neither file need be
+    present)."""
     m = cfg.model
-    return create_detector(
+    model = create_detector(
         m.name,
         domain=m.domain,
         num_logits=cfg.num_logits,
@@ -205,6 +212,11 @@ def build_model(cfg: TrainConfig, *, pretrained: bool = True) -> Detector:
         lstm_hidden=m.lstm_hidden,
         srm_truncation=m.srm_truncation,
     )
+    if pretrained and m.init_from is not None:
+        source = shipped_checkpoint() if m.init_from == "shipped" else Path(m.init_from)
+        record = init_from_checkpoint(model, source)
+        log.info("input stage and trunk from %s (%d tensors)", source, record["tensors"])
+    return model
 
 
 def fit(
@@ -287,6 +299,8 @@ def fit(
 
     # which ImageNet file the run started from (a resume loads none: BestCheckpoint restores the record)
     started_from = None if resume else pretrained_weights_record(cfg.model.pretrained, model.weights_report)
+    if started_from is not None and model.initialized_from is not None:
+        started_from["init_from"] = model.initialized_from
     best = BestCheckpoint(paths["best"], cfg.checkpoint.monitor, cfg.checkpoint.mode, describe, started_from)
     start = _StartStep()
     callbacks: list[Callback] = [
