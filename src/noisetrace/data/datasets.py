@@ -159,15 +159,14 @@ def index_split(manifest: pd.DataFrame, cache: FaceCache, split: str, seq_len: i
         videos += 1
         meta = cache.read_meta(uid)
         folder = cache.video_dir(uid)
+        size = int(meta.crop.get("size", 224))
         if seq_len is None:
-            size = int(meta.crop.get("size", 224))
             frames.extend(
                 FrameItem(uid, int(label), record.index, folder / record.file, _crop_landmarks(record, size))
                 for record in meta.face_frames
                 if record.file is not None
             )
             continue
-        size = int(meta.crop.get("size", 224))
         records = {record.index: record for record in meta.face_frames if record.file is not None}
         windows, skipped_here = sequence_windows(meta, seq_len)
         skipped += skipped_here
