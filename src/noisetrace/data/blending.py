@@ -56,7 +56,6 @@ __all__ = [
     "BlendedFrameDataset",
     "BlendedSequenceDataset",
     "blend_clip",
-    "blend_crop",
     "parse_blend_methods",
     "robust_augmentation",
 ]
@@ -133,19 +132,6 @@ def blend_clip(
     result = get_method(method).apply(_clip(frames, landmarks), rng, source)
     alpha = np.stack([masks.weights_from_record(record, frames.shape[1:]) for record in result.per_frame])
     return result.frames, alpha
-
-
-def blend_crop(
-    crop: np.ndarray,
-    landmarks: np.ndarray,
-    method: str,
-    rng: np.random.Generator,
-    donor: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`blend_clip` of one crop ``(S, S, 3)`` with its ``(5, 2)`` landmarks (and donor crop)."""
-    donor_clip = None if donor is None else (donor[0][None], donor[1][None])
-    fake, alpha = blend_clip(crop[None], landmarks[None], method, rng, donor_clip)
-    return fake[0], alpha[0]
 
 
 def robust_augmentation() -> A.Compose:
