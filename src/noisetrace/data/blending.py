@@ -33,6 +33,7 @@ generator seeded by its position, so ``val/auc`` compares checkpoints on the sam
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -159,7 +160,7 @@ def robust_augmentation() -> A.Compose:
     )
 
 
-class _BlendedItems(Dataset[tuple[torch.Tensor, int]]):
+class _BlendedItems(Dataset[tuple[torch.Tensor, int]], ABC):
     """What frame and sequence items share: which reals become fakes, with what, from which donor.
 
     An item is read as ``N`` crops (one for frames, ``L`` for sequences) and their landmarks; a fake
@@ -197,9 +198,9 @@ class _BlendedItems(Dataset[tuple[torch.Tensor, int]]):
     def __len__(self) -> int:
         return len(self._plan)
 
+    @abstractmethod
     def _read(self, item: FrameItem | SequenceItem) -> tuple[np.ndarray, np.ndarray | None]:
         """The item's crops ``(N, S, S, 3)`` and landmarks ``(N, 5, 2)`` (None for a manifest fake)."""
-        raise NotImplementedError
 
     def _rng(self, index: int) -> np.random.Generator:
         if self.deterministic:
