@@ -29,6 +29,8 @@ import timm
 import torch
 from safetensors.torch import save_file
 
+from noisetrace.core.io import atomic_path
+
 TIMM_ARCHITECTURE = "tf_efficientnet_lite0"
 SOURCE_CLASSIFIER = ("_fc.weight", "_fc.bias")
 
@@ -53,7 +55,6 @@ def convert(source: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             f"the source holds {len(source)} tensors, timm's {TIMM_ARCHITECTURE} {len(target)}: "
             f"not an EfficientNet-Lite0 file"
         )
-    # The classifier sits last in timm but also last in the source; the order check below holds it.
     converted: dict[str, torch.Tensor] = {}
     for (source_key, value), (target_key, expected) in zip(source.items(), target.items(), strict=True):
         if value.shape != expected.shape:
@@ -75,10 +76,8 @@ def main() -> None:
     if list(source)[-2:] != list(SOURCE_CLASSIFIER):
         raise SystemExit(f"{source_path} does not end with the {SOURCE_CLASSIFIER} classifier of efficientnet_pytorch")
     converted = convert(source)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.output.with_suffix(".partial")
-    save_file(converted, str(temporary), metadata={"source": source_path.name, "architecture": TIMM_ARCHITECTURE})
-    temporary.replace(args.output)
+    with atomic_path(args.output) as temporary:
+        save_file(converted, str(temporary), metadata={"source": source_path.name, "architecture": TIMM_ARCHITECTURE})
     print(f"wrote {len(converted)} tensors for timm's {TIMM_ARCHITECTURE} to {args.output}")
 
 
